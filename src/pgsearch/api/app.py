@@ -1,0 +1,55 @@
+"""The FastAPI application factory and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+
+from pgsearch import __version__, db
+from pgsearch.api.errors import install_error_handlers
+from pgsearch.api.routes import health, users
+from pgsearch.config import get_db_config
+from pgsearch.embedded import EmbeddedPostgresError, get_embedded
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the embedded database if needed, migrate, and clean up on shutdown."""
+    config = get_db_config()
+    server = get_embedded(config) if config.embedded else None
+    if server is not None:
+        server.start()
+    try:
+        try:
+            db.init_database(echo=logger.info)
+        except (db.DatabaseInitError, SQLAlchemyError) as exc:
+            # Serve anyway: /health reports the problem and requests get 503 until it is fixed.
+            logger.error("database not ready: %s", exc)
+        yield
+    finally:
+        db.dispose()
+        if server is not None:
+            try:
+                server.stop()
+            except EmbeddedPostgresError as exc:
+                logger.error("could not stop the embedded database: %s", exc)
+
+
+def create_app() -> FastAPI:
+    """Build the application (no I/O happens here)."""
+    app = FastAPI(
+        title="pgsearch",
+        version=__version__,
+        summary="Semantic + keyword search on PostgreSQL and pgvector",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(users.router)
+    return app

@@ -1,0 +1,132 @@
+"""Database layer: `engine`, `SessionLocal`, `get_db()` and `init_database()`.
+
+Nothing here connects at import: the engine and session factory are created on first use
+(`pgsearch.db.engine` is a lazily built module attribute), so importing is cheap and tests can
+point pgsearch at their own server with `configure()` before anything touches the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pgsearch.config import DatabaseConfig, get_db_config
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached (or the pool has no free connection)."""
+
+
+class DatabaseInitError(RuntimeError):
+    """`init_database()` failed; the message says at which step and why."""
+
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def create_db_engine(config: DatabaseConfig) -> Engine:
+    """An engine with a bounded, pre-pinged pool; creating it does not connect."""
+    return create_engine(
+        config.db_url(),
+        echo=config.DEBUG,
+        pool_pre_ping=True,
+        pool_size=config.DB_POOL_SIZE,
+        max_overflow=config.DB_MAX_OVERFLOW,
+        pool_timeout=config.DB_POOL_TIMEOUT,
+        # Bound parameters may be users' documents: keep them out of error messages and logs.
+        hide_parameters=not config.DEBUG,
+        connect_args={
+            "options": f"-c statement_timeout={config.DB_STATEMENT_TIMEOUT_MS}",
+            "application_name": "pgsearch",
+        },
+    )
+
+
+def configure(config: DatabaseConfig | None = None) -> Engine:
+    """(Re)build `engine` and `SessionLocal` for `config` (default: the environment)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = create_db_engine(config or get_db_config())
+        _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+        return _engine
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use."""
+    return _engine if _engine is not None else configure()
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    """The process-wide session factory (`SessionLocal`)."""
+    if _sessionmaker is None:
+        configure()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+def dispose() -> None:
+    """Close every pooled connection (on shutdown, or before the server goes away)."""
+    if _engine is not None:
+        _engine.dispose()
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the textbook names stay importable without building anything at import time.
+    if name == "engine":
+        return get_engine()
+    if name == "SessionLocal":
+        return get_sessionmaker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request: committed on success, rolled back on error, always closed."""
+    db = get_sessionmaker()()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+def init_database(
+    *, engine: Engine | None = None, echo: Callable[[str], None] | None = None
+) -> None:
+    """Enable pgvector and migrate the schema to the newest revision (idempotent)."""
+    from pgsearch.migrations import upgrade_to_head
+
+    # Like the textbook script, progress goes to stdout unless the caller routes it elsewhere.
+    say = echo if echo is not None else print  # noqa: T201
+    eng = engine or get_engine()
+    say("Initializing database...")
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    except SQLAlchemyError as exc:
+        raise DatabaseInitError(f"could not enable the pgvector extension: {short_error(exc)}") from exc
+    say("✓ pgvector extension enabled")
+    try:
+        with eng.begin() as conn:
+            revision = upgrade_to_head(conn)
+    except SQLAlchemyError as exc:
+        raise DatabaseInitError(f"could not migrate the schema: {short_error(exc)}") from exc
+    say(f"✓ schema up to date (revision {revision})")
+    say("Database initialization completed!")
+
+
+def short_error(exc: SQLAlchemyError) -> str:
+    """The first line of a driver error, without SQLAlchemy's boilerplate."""
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]

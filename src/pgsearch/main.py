@@ -1,0 +1,5 @@
+"""ASGI entry point: `uvicorn pgsearch.main:app`."""
+
+from pgsearch.api.app import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Business logic: functions taking `(session, *, ...)`; they flush, the caller commits."""
