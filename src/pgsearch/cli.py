@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
@@ -32,7 +31,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error and exit (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -79,15 +78,22 @@ def serve(
             f"{config.describe_target()}",
             highlight=False,
         )
-        uvicorn.run(
-            "pgsearch.main:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            # Let in-flight requests finish on SIGTERM, but do not wait forever.
-            timeout_graceful_shutdown=20,
-        )
+        try:
+            uvicorn.run(
+                "pgsearch.main:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                # Let in-flight requests finish on SIGTERM, but do not wait forever.
+                timeout_graceful_shutdown=20,
+            )
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it already handled gracefully
+        except SystemExit as exc:
+            if exc.code != 128 + signal.SIGTERM:
+                raise
+            # Same for SIGTERM: the shutdown was graceful, so exit 0 after stopping the database.
 
 
 @app.command("init-db")
@@ -136,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -40,7 +40,9 @@ class DatabaseConfig(BaseSettings):
     DB_SSLMODE: SSLMode | None = Field(default=None)
     DB_POOL_SIZE: int = Field(default=20, ge=1, le=1000)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=1000)
-    DB_POOL_TIMEOUT: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection")
+    DB_POOL_TIMEOUT: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection"
+    )
     DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1, le=600)
     DB_STATEMENT_TIMEOUT_MS: int = Field(default=30_000, ge=0)
 
@@ -105,7 +107,9 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    embedding_model: str = Field(default="minilm", description="Built-in embedder: minilm, wordllama")
+    embedding_model: str = Field(
+        default="minilm", description="Built-in embedder: minilm, wordllama"
+    )
     admin_key: SecretStr | None = Field(default=None, description="Enables API-key auth")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)

@@ -8,7 +8,7 @@ point pgsearch at their own server with `configure()` before anything touches th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -27,6 +27,7 @@ class DatabaseInitError(RuntimeError):
 
 
 _lock = threading.Lock()
+_config: DatabaseConfig | None = None
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 
@@ -51,13 +52,19 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
 
 def configure(config: DatabaseConfig | None = None) -> Engine:
     """(Re)build `engine` and `SessionLocal` for `config` (default: the environment)."""
-    global _engine, _sessionmaker
+    global _config, _engine, _sessionmaker
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        _engine = create_db_engine(config or get_db_config())
+        _config = config or get_db_config()
+        _engine = create_db_engine(_config)
         _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
         return _engine
+
+
+def get_config() -> DatabaseConfig:
+    """The settings the engine was (or will be) built from."""
+    return _config if _config is not None else get_db_config()
 
 
 def get_engine() -> Engine:
@@ -88,7 +95,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def get_db() -> Iterator[Session]:
+def get_db() -> Generator[Session, None, None]:
     """One session per request: committed on success, rolled back on error, always closed."""
     db = get_sessionmaker()()
     try:
@@ -115,7 +122,9 @@ def init_database(
         with eng.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
     except SQLAlchemyError as exc:
-        raise DatabaseInitError(f"could not enable the pgvector extension: {short_error(exc)}") from exc
+        raise DatabaseInitError(
+            f"could not enable the pgvector extension: {short_error(exc)}"
+        ) from exc
     say("✓ pgvector extension enabled")
     try:
         with eng.begin() as conn:
@@ -127,6 +136,7 @@ def init_database(
 
 
 def short_error(exc: SQLAlchemyError) -> str:
-    """The first line of a driver error, without SQLAlchemy's boilerplate."""
+    """A driver error on one line, without SQLAlchemy's boilerplate (SQL, parameters, links)."""
     orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]
+    message = " ".join(str(orig or exc).split())
+    return message if len(message) <= 300 else message[:297] + "..."

@@ -60,7 +60,14 @@ def _run_as() -> tuple[int, int] | None:
         entry = pwd.getpwnam(SERVER_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVER_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -245,7 +252,15 @@ class EmbeddedPostgres:
             ]
         )
         self._pg_ctl(
-            owner, "start", "-w", "-t", str(START_TIMEOUT_S), "-l", str(self.log_file), "-o", options
+            owner,
+            "start",
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "-l",
+            str(self.log_file),
+            "-o",
+            options,
         )
 
     def _pg_ctl(self, owner: tuple[int, int] | None, *args: str) -> None:
@@ -270,7 +285,7 @@ class EmbeddedPostgres:
         if owner is not None:
             kwargs = {"user": owner[0], "group": owner[1], "extra_groups": [], "umask": 0o077}
         try:
-            result = subprocess.run(
+            result: subprocess.CompletedProcess[str] = subprocess.run(
                 [str(bin_path() / program), *args],
                 capture_output=True,
                 text=True,
@@ -304,7 +319,9 @@ class EmbeddedPostgres:
                         sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
                     )
         except Error as exc:
-            raise EmbeddedPostgresError(f"could not create database {self.database!r}: {exc}") from exc
+            raise EmbeddedPostgresError(
+                f"could not create database {self.database!r}: {exc}"
+            ) from exc
 
 
 _servers: dict[Path, EmbeddedPostgres] = {}

@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 UserName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Field(examples=["김철수"])
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    Field(examples=["김철수"]),
 ]
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from pgsearch import __version__, db
 from pgsearch.api.errors import install_error_handlers
 from pgsearch.api.routes import health, users
-from pgsearch.config import get_db_config
 from pgsearch.embedded import EmbeddedPostgresError, get_embedded
 
 logger = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded database if needed, migrate, and clean up on shutdown."""
-    config = get_db_config()
+    config = db.get_config()
     server = get_embedded(config) if config.embedded else None
     if server is not None:
         server.start()

@@ -18,7 +18,9 @@ RETRY_AFTER_S = "2"
 
 
 def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    return JSONResponse(
+        {"detail": message}, status_code=503, headers={"Retry-After": RETRY_AFTER_S}
+    )
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,75 @@
+"""Fixtures: one embedded PostgreSQL (pgvector) for the session, a clean database per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from pgsearch import db
+from pgsearch.config import DatabaseConfig, get_db_config, get_settings
+from pgsearch.embedded import get_embedded
+from pgsearch.models import Base
+
+# Tests never use a developer's real database or .env: everything points at the test server.
+_TEST_ENV = {"DB_HOST": "", "DB_NAME": "pgsearch_test", "PGSEARCH_ADMIN_KEY": ""}
+
+
+@pytest.fixture(scope="session")
+def pg_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseConfig]:
+    """Start an embedded PostgreSQL in a temp dir; migrate it; stop it at the end."""
+    data_dir = tmp_path_factory.mktemp("pgsearch-data")
+    saved = {k: os.environ.get(k) for k in [*_TEST_ENV, "DB_DATA_DIR"]}
+    os.environ.update(_TEST_ENV, DB_DATA_DIR=str(data_dir))
+    get_db_config.cache_clear()
+    get_settings.cache_clear()
+    config = get_db_config()
+    server = get_embedded(config)
+    server.start()
+    try:
+        db.configure(config)
+        db.init_database(echo=lambda _: None)
+        yield config
+    finally:
+        db.dispose()
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_db_config.cache_clear()
+        get_settings.cache_clear()
+    assert not server.is_running(), "the embedded server outlived the test session"
+
+
+@pytest.fixture(autouse=True)
+def clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table after each test that used the database."""
+    yield
+    if "pg_config" not in request.fixturenames:
+        return
+    config = request.getfixturevalue("pg_config")
+    db.configure(config)  # a test may have pointed the engine elsewhere
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def client(pg_config: DatabaseConfig) -> Iterator[TestClient]:
+    """An HTTP client for the app, lifespan included."""
+    from pgsearch.api.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh folder for a test's own embedded server."""
+    return tmp_path / "data"

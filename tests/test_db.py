@@ -1,0 +1,135 @@
+"""Database layer: import without side effects, init_database, adoption, get_db."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from psycopg import connect, sql
+from sqlalchemy import Integer, String, create_engine, inspect, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from pgsearch import db
+from pgsearch.config import DatabaseConfig
+from pgsearch.migrations import MIGRATIONS_DIR, current_revision
+from pgsearch.models import User
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from pgsearch.migrations import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_import_does_not_connect_or_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "never-created"
+    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
+    code = (
+        "import pgsearch.main, pgsearch.cli, pgsearch.db, pgsearch.models, pgsearch.embedded;"
+        "from pgsearch.db import engine, SessionLocal, get_db, init_database;"
+        "import sys; sys.exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    assert not data_dir.exists()
+
+
+def test_textbook_names_importable(pg_config: DatabaseConfig) -> None:
+    from pgsearch.db import SessionLocal, engine
+
+    assert engine is db.get_engine()
+    session = SessionLocal()
+    assert session.expire_on_commit is False
+    session.close()
+
+
+def test_init_database_is_idempotent(
+    pg_config: DatabaseConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db.init_database()
+    db.init_database()
+    out = capsys.readouterr().out
+    assert "✓ pgvector extension enabled" in out
+    assert "Database initialization completed!" in out
+    with db.get_engine().connect() as conn:
+        assert current_revision(conn) == _head()
+        assert conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname='vector'")) == 1
+
+
+def test_migrations_ship_inside_package() -> None:
+    assert (MIGRATIONS_DIR / "env.py").exists()
+    assert MIGRATIONS_DIR.parent.name == "pgsearch"
+
+
+def _fresh_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
+    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return config.model_copy(update={"DB_NAME": name})
+
+
+def test_adopts_textbook_create_all_database(pg_config: DatabaseConfig) -> None:
+    cfg = _fresh_database(pg_config, "textbook")
+
+    class TextbookBase(DeclarativeBase):
+        pass
+
+    class TextbookUser(TextbookBase):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        name: Mapped[str] = mapped_column(String(50))
+
+    engine = create_engine(cfg.sync_db_url())
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+        TextbookBase.metadata.create_all(bind=engine)
+        with Session(engine) as s:
+            s.add(TextbookUser(name="kept"))
+            s.commit()
+        db.init_database(engine=engine, echo=lambda _: None)
+        db.init_database(engine=engine, echo=lambda _: None)
+        with Session(engine) as s:
+            assert [u.name for u in s.scalars(select(User))] == ["kept"]
+            s.add(User(name="new"))  # the adopted table keeps working with the ORM model
+            s.commit()
+        assert "alembic_version" in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert current_revision(conn) == _head()
+    finally:
+        engine.dispose()
+
+
+def test_init_database_error_is_clear(tmp_path: Path) -> None:
+    cfg = DatabaseConfig(_env_file=None, DB_HOST="127.0.0.1", DB_PORT=1, DB_CONNECT_TIMEOUT=2)
+    engine = db.create_db_engine(cfg)
+    try:
+        with pytest.raises(db.DatabaseInitError, match="could not enable the pgvector extension"):
+            db.init_database(engine=engine, echo=lambda _: None)
+    finally:
+        engine.dispose()
+
+
+def test_get_db_commits_rolls_back_and_closes(pg_config: DatabaseConfig) -> None:
+    gen = db.get_db()
+    session = next(gen)
+    session.add(User(name="committed"))
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert not session.in_transaction()
+
+    gen = db.get_db()
+    session = next(gen)
+    session.add(User(name="rolled back"))
+    session.flush()
+    with pytest.raises(RuntimeError):
+        gen.throw(RuntimeError("handler failed"))
+    with db.get_sessionmaker()() as check:
+        assert [u.name for u in check.scalars(select(User))] == ["committed"]

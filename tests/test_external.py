@@ -1,0 +1,85 @@
+"""pgsearch on an "external" PostgreSQL over TCP, with a password full of URL-special characters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pgsearch import db
+from pgsearch.api.app import create_app
+from pgsearch.config import DatabaseConfig
+from tests.pgserver import TcpPostgres
+
+HOSTILE = "p@ss:w/rd#%?&="
+
+
+@pytest.fixture(scope="module")
+def tcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TcpPostgres]:
+    server = TcpPostgres(tmp_path_factory.mktemp("tcp-pg"))
+    server.init()
+    server.start()
+    server.create_role_and_db("app user", HOSTILE, "search db")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def external_env(server: TcpPostgres) -> dict[str, str]:
+    return {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(server.port),
+        "DB_USER": "app user",
+        "DB_PASSWORD": HOSTILE,
+        "DB_NAME": "search db",
+    }
+
+
+def test_users_api_on_external_server(tcp_server: TcpPostgres) -> None:
+    cfg = DatabaseConfig(_env_file=None, **external_env(tcp_server))  # type: ignore[arg-type]
+    db.configure(cfg)
+    try:
+        with TestClient(create_app()) as c:
+            assert c.get("/health").status_code == 200
+            assert c.post("/users", json={"name": "ext"}).status_code == 201
+            assert [u["name"] for u in c.get("/users").json()] == ["ext"]
+    finally:
+        db.configure(None)
+
+
+def test_wrong_password_is_a_clear_cli_error(tcp_server: TcpPostgres, tmp_path: Path) -> None:
+    env = {**os.environ, **external_env(tcp_server), "DB_PASSWORD": "wrong"}
+    r = subprocess.run(
+        [sys.executable, "-m", "pgsearch.cli", "init-db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1
+    assert f"127.0.0.1:{tcp_server.port}" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert "wrong" not in r.stderr.replace("password authentication failed", "")
+    assert r.stderr.count("\n") <= 2
+
+
+def test_cli_init_db_on_external_server(tcp_server: TcpPostgres, tmp_path: Path) -> None:
+    env = {**os.environ, **external_env(tcp_server)}
+    r = subprocess.run(
+        [sys.executable, "-m", "pgsearch.cli", "init-db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "✓ pgvector extension enabled" in r.stdout
+    assert HOSTILE not in r.stdout + r.stderr
