@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(default=None, description="Enables API-key auth")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
+    # Reciprocal-rank-fusion weights of hybrid search (measured: see README, "Search quality").
+    hybrid_semantic_weight: float = Field(default=1.0, ge=0)
+    hybrid_keyword_weight: float = Field(default=1.0, ge=0)
 
 
 @lru_cache

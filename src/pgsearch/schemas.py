@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 UserName = Annotated[
     str,
@@ -47,3 +57,220 @@ class Health(BaseModel):
     pgvector_version: str | None = None
     schema_revision: str | None = None
     detail: str | None = None
+
+
+# -- documents --------------------------------------------------------------------------------
+
+MAX_TEXT_CHARS = 1_000_000
+MAX_METADATA_BYTES = 64 * 1024
+MAX_CHUNKS_PER_DOCUMENT = 5_000
+MAX_BATCH_DOCUMENTS = 1_000
+MAX_EXTERNAL_ID_CHARS = 512
+
+# Vectors are JSON numbers only: a string such as "0.5" is an error, not silently converted.
+StrictNumber = Annotated[float, Field(strict=True)]
+
+ExternalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS),
+    Field(description="Your own id for the document, unique per user", examples=["docs/intro.md"]),
+]
+Metadata = Annotated[
+    dict[str, Any],
+    Field(
+        description="Any JSON object; filters match on it",
+        examples=[{"lang": "en", "tags": ["guide"], "year": 2024}],
+    ),
+]
+
+
+def _no_nul(value: str, what: str) -> str:
+    # PostgreSQL text cannot hold NUL characters: refuse them instead of failing at insert time.
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL (\\u0000) characters")
+    return value
+
+
+def _finite_vector(values: list[float], what: str) -> list[float]:
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            raise ValueError(f"{what}[{i}] is {v}: values must be finite numbers")
+    return values
+
+
+def _check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    encoded = json.dumps(meta, ensure_ascii=False, allow_nan=False)
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
+    if "\\u0000" in encoded:
+        raise ValueError("metadata must not contain NUL (\\u0000) characters")
+    return meta
+
+
+class ChunkIn(BaseModel):
+    """A chunk with a vector computed by the client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    embedding: list[StrictNumber] = Field(min_length=1, max_length=16_000)
+
+    @field_validator("text")
+    @classmethod
+    def _text_ok(cls, v: str) -> str:
+        return _no_nul(v, "chunk text")
+
+    @field_validator("embedding")
+    @classmethod
+    def _embedding_ok(cls, v: list[float]) -> list[float]:
+        return _finite_vector(v, "embedding")
+
+
+class DocumentCreate(BaseModel):
+    """A document to store: text (chunked and embedded by pgsearch) or your own chunks+vectors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, examples=["PostgreSQL is a database."]
+    )
+    metadata: Metadata = Field(default_factory=dict)
+    external_id: ExternalId | None = None
+    chunks: list[ChunkIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CHUNKS_PER_DOCUMENT,
+        description="Optional: your own chunks with embeddings (then `text` is stored as is)",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_ok(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("text must not be blank")
+        return _no_nul(v, "text")
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id_ok(cls, v: str | None) -> str | None:
+        return None if v is None else _no_nul(v, "external_id")
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_ok(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return _check_metadata(v)
+
+
+class DocumentBatch(BaseModel):
+    """Body of the batch endpoint: all documents are stored, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentCreate] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
+
+
+class DocumentRead(BaseModel):
+    """A stored document (without its text)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str | None
+    chunk_count: int
+    metadata: dict[str, Any] = Field(validation_alias="meta")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentDetail(DocumentRead):
+    """A stored document with its text."""
+
+    text: str
+
+
+class BatchResult(BaseModel):
+    """What a batch did."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    documents: list[DocumentRead]
+
+
+class DocumentPage(BaseModel):
+    """One page of documents; pass `next_cursor` as `after` to get the next."""
+
+    documents: list[DocumentRead]
+    next_cursor: int | None
+
+
+class DeleteResult(BaseModel):
+    """How many documents a delete removed."""
+
+    deleted: int
+
+
+class DeleteByFilter(BaseModel):
+    """Body of delete-by-filter: documents whose metadata match `filter` are deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: dict[str, Any] = Field(min_length=1, examples=[{"source": "old-crawl"}])
+
+
+# -- search -----------------------------------------------------------------------------------
+
+SearchMode = Literal["hybrid", "semantic", "keyword"]
+
+
+class SearchRequest(BaseModel):
+    """A search over one user's documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(default=None, min_length=1, max_length=2_000, examples=["how do I"])
+    vector: list[StrictNumber] | None = Field(default=None, min_length=1, max_length=16_000)
+    k: int = Field(default=10, ge=1, le=100)
+    mode: SearchMode = "hybrid"
+    filter: dict[str, Any] | None = Field(default=None, examples=[{"lang": "en"}])
+
+    @field_validator("query")
+    @classmethod
+    def _query_ok(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("query must not be blank")
+        return _no_nul(v, "query")
+
+    @field_validator("vector")
+    @classmethod
+    def _vector_ok(cls, v: list[float] | None) -> list[float] | None:
+        return None if v is None else _finite_vector(v, "vector")
+
+    @model_validator(mode="after")
+    def _has_input(self) -> SearchRequest:
+        if self.mode == "keyword" and self.query is None:
+            raise ValueError("keyword search needs a `query`")
+        if self.query is None and self.vector is None:
+            raise ValueError("give a `query` (text) or a `vector`")
+        return self
+
+
+class SearchHit(BaseModel):
+    """One result: a document and its best-matching chunk."""
+
+    document_id: int
+    external_id: str | None
+    chunk_index: int
+    text: str
+    score: float
+    metadata: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    """Results, best first (one per document)."""
+
+    results: list[SearchHit]
+    mode: SearchMode
+    model: str | None = Field(default=None, description="Embedding model used for `query`")

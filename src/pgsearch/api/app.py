@@ -11,8 +11,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
 from pgsearch.api.errors import install_error_handlers
-from pgsearch.api.routes import health, users
+from pgsearch.api.routes import documents, health, search, users
+from pgsearch.config import get_settings
 from pgsearch.embedded import EmbeddedPostgresError, get_embedded
+from pgsearch.embedding import get_embedder
+from pgsearch.services.index import check_model
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         try:
             db.init_database(echo=logger.info)
+            with db.get_sessionmaker().begin() as session:
+                check_model(session, get_embedder(get_settings().embedding_model))
         except (db.DatabaseInitError, SQLAlchemyError) as exc:
             # Serve anyway: /health reports the problem and requests get 503 until it is fixed.
             logger.error("database not ready: %s", exc)
@@ -51,4 +56,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(documents.router)
+    app.include_router(search.router)
     return app

@@ -1,0 +1,33 @@
+"""`/users/{user_id}/search`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from pgsearch.api.deps import EmbedderDep, SessionDep, SettingsDep
+from pgsearch.schemas import SearchRequest, SearchResponse
+from pgsearch.services import search as search_service
+
+router = APIRouter(prefix="/users/{user_id}", tags=["search"])
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(
+    db: SessionDep,
+    embedder: EmbedderDep,
+    settings: SettingsDep,
+    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: SearchRequest,
+) -> SearchResponse:
+    """Semantic, keyword or hybrid (default) search over the user's documents."""
+    return search_service.search(
+        db,
+        user_id=user_id,
+        request=body,
+        embedder=embedder,
+        ef_search=settings.hnsw_ef_search,
+        semantic_weight=settings.hybrid_semantic_weight,
+        keyword_weight=settings.hybrid_keyword_weight,
+    )

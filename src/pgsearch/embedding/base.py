@@ -1,0 +1,46 @@
+"""The embedder contract shared by every backend, plus small helpers for implementing it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model file on disk is not the exact file this code was written and measured against."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    # Read-only properties so that plain attributes, class attributes and properties all conform.
+    @property
+    def name(self) -> str:
+        """Stable model id, recorded next to every stored vector."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed `texts` into a (len(texts), dim) float32 array of unit-length rows."""
+        ...
+
+
+def check_texts(texts: Sequence[str]) -> None:
+    """Reject a bare string, which is a Sequence[str] that would be embedded character by character."""
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a sequence of strings, not a single str")
+
+
+def l2_normalize(rows: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Scale rows to unit length in place; all-zero rows (nothing to embed) stay zero."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    np.divide(rows, norms, out=rows, where=norms > 0)
+    return rows

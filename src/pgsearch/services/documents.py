@@ -1,0 +1,323 @@
+"""Storing documents: chunk, embed (once per content), and write documents and chunks in bulk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pgvector.psycopg import register_vector
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pgsearch.embedding import Embedder
+from pgsearch.errors import InvalidInput, NotFound, UserNotFound
+from pgsearch.ingest.chunking import chunk_text
+from pgsearch.models import Chunk, Document, User
+from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
+from pgsearch.search.filters import FilterError, compile_filter
+
+Status = Literal["inserted", "updated", "unchanged"]
+
+_COPY_CHUNKS = (
+    "COPY chunks (document_id, user_id, chunk_index, text, embedding) FROM STDIN (FORMAT BINARY)"
+)
+CHUNK_MAX_CHARS = 800
+CHUNK_OVERLAP = 100
+
+
+@dataclass
+class _Prepared:
+    data: DocumentCreate
+    texts: list[str]
+    vectors: NDArray[np.float32] | None
+    content_hash: str
+    doc_id: int | None = None
+    status: Status = "inserted"
+
+
+@dataclass
+class StoreResult:
+    """Outcome of storing a batch, in request order."""
+
+    documents: list[Document]
+    statuses: list[Status]
+    counts: dict[Status, int] = field(default_factory=dict)
+
+
+def lock_user(session: Session, user_id: int) -> User:
+    """The user, locked against deletion until the transaction ends (or `UserNotFound`)."""
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
+    if user is None:
+        raise UserNotFound(user_id)
+    return user
+
+
+def check_vector(values: Sequence[float], *, dim: int, what: str) -> NDArray[np.float32]:
+    """A client vector as float32, or `InvalidInput` naming what is wrong with it."""
+    if len(values) != dim:
+        raise InvalidInput(f"{what} has {len(values)} dimensions, expected {dim}")
+    with np.errstate(over="ignore"):
+        vector = np.asarray(values, dtype=np.float32)
+    if not np.isfinite(vector).all():
+        raise InvalidInput(f"{what} has values too large for 32-bit floats")
+    if not vector.any():
+        raise InvalidInput(f"{what} is all zeros: cosine distance is undefined for it")
+    return vector
+
+
+def _prepare(doc: DocumentCreate, *, where: str, model: str, dim: int) -> _Prepared:
+    vectors: NDArray[np.float32] | None = None
+    if doc.chunks is not None:
+        texts = [c.text for c in doc.chunks]
+        vectors = np.stack(
+            [
+                check_vector(c.embedding, dim=dim, what=f"{where}chunks[{i}].embedding")
+                for i, c in enumerate(doc.chunks)
+            ]
+        )
+        source = "client:" + hashlib.sha256(vectors.tobytes()).hexdigest()
+    else:
+        texts = chunk_text(doc.text, max_chars=CHUNK_MAX_CHARS, overlap=CHUNK_OVERLAP)
+        if len(texts) > MAX_CHUNKS_PER_DOCUMENT:
+            raise InvalidInput(
+                f"{where}text makes {len(texts)} chunks, more than {MAX_CHUNKS_PER_DOCUMENT}"
+            )
+        source = f"model:{model}:{CHUNK_MAX_CHARS}:{CHUNK_OVERLAP}"
+    # Same text, chunks and vector source → same hash → nothing to embed or write again.
+    digest = hashlib.sha256(
+        json.dumps([doc.text, texts, source], ensure_ascii=False).encode()
+    ).hexdigest()
+    return _Prepared(data=doc, texts=texts, vectors=vectors, content_hash=digest)
+
+
+def store_documents(
+    session: Session,
+    *,
+    user_id: int,
+    docs: Sequence[DocumentCreate],
+    embedder: Embedder,
+    dim: int,
+    labels: bool = True,
+) -> StoreResult:
+    """Insert or replace (by `external_id`) documents, all in the caller's transaction."""
+    lock_user(session, user_id)
+    seen: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        if doc.external_id is not None:
+            if doc.external_id in seen:
+                raise InvalidInput(
+                    f"documents[{i}].external_id {doc.external_id!r} already appears at "
+                    f"documents[{seen[doc.external_id]}]"
+                )
+            seen[doc.external_id] = i
+    prepared = [
+        _prepare(d, where=f"documents[{i}]." if labels else "", model=embedder.name, dim=dim)
+        for i, d in enumerate(docs)
+    ]
+
+    # Lock the documents being replaced, so concurrent writers of one external_id serialise.
+    by_external = {p.data.external_id: p for p in prepared if p.data.external_id is not None}
+    if by_external:
+        _classify_existing(session, user_id, by_external)
+    _embed_missing(prepared, embedder)
+
+    new = [p for p in prepared if p.doc_id is None]
+    _insert_new(session, user_id, new)
+    # A concurrent writer may have inserted the same external_id between our read and insert.
+    raced = {p.data.external_id: p for p in new if p.doc_id is None}
+    if raced:
+        _classify_existing(session, user_id, raced)  # type: ignore[arg-type]
+        _embed_missing(list(raced.values()), embedder)
+
+    _update_existing(session, [p for p in prepared if p.status == "updated"])
+    written = [p for p in prepared if p.status in ("inserted", "updated") and p.vectors is not None]
+    _replace_chunks(session, user_id, written)
+
+    ids = [p.doc_id for p in prepared]
+    rows = session.scalars(
+        select(Document).where(Document.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    by_id = {d.id: d for d in rows}
+    statuses = [p.status for p in prepared]
+    counts: dict[Status, int] = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for s in statuses:
+        counts[s] += 1
+    return StoreResult(
+        documents=[by_id[i] for i in ids if i is not None], statuses=statuses, counts=counts
+    )
+
+
+def _classify_existing(session: Session, user_id: int, by_external: dict[str, _Prepared]) -> None:
+    rows = session.execute(
+        select(Document.id, Document.external_id, Document.content_hash, Document.meta)
+        .where(Document.user_id == user_id, Document.external_id.in_(list(by_external)))
+        .with_for_update()
+    ).all()
+    for row in rows:
+        p = by_external[row.external_id]
+        p.doc_id = row.id
+        if row.content_hash == p.content_hash:
+            p.status = "unchanged" if row.meta == p.data.metadata else "updated"
+            if p.status == "updated":
+                p.vectors = None  # metadata only: keep the stored chunks and vectors
+                p.texts = []
+        else:
+            p.status = "updated"
+
+
+def _embed_missing(prepared: Sequence[_Prepared], embedder: Embedder) -> None:
+    """Embed, in one batched call, the chunks of every document whose content is new."""
+    todo = [p for p in prepared if p.vectors is None and p.texts and p.status != "unchanged"]
+    if not todo:
+        return
+    vectors = embedder.embed([t for p in todo for t in p.texts])
+    start = 0
+    for p in todo:
+        p.vectors = vectors[start : start + len(p.texts)]
+        start += len(p.texts)
+
+
+def _insert_new(session: Session, user_id: int, new: Sequence[_Prepared]) -> None:
+    if not new:
+        return
+    rows: list[dict[str, Any]] = [
+        {
+            "user_id": user_id,
+            "external_id": p.data.external_id,
+            "text": p.data.text,
+            "meta": p.data.metadata,
+            "content_hash": p.content_hash,
+            "chunk_count": len(p.texts),
+        }
+        for p in new
+    ]
+    # One multi-row INSERT per batch (insertmanyvalues); RETURNING in parameter order.
+    stmt = (
+        insert(Document)
+        .on_conflict_do_nothing(index_elements=[Document.user_id, Document.external_id])
+        .returning(Document.id, Document.external_id, sort_by_parameter_order=True)
+    )
+    returned = session.execute(stmt, rows).all()
+    if len(returned) == len(new):
+        for p, r in zip(new, returned, strict=True):
+            p.doc_id = r.id
+        return
+    # Some rows hit ON CONFLICT (a concurrent insert): match the others by external_id.
+    ids = {r.external_id: r.id for r in returned}
+    for p in new:
+        p.doc_id = ids.get(p.data.external_id)
+
+
+def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
+    if not updated:
+        return
+    stmt = (
+        update(Document)
+        .where(Document.id == bindparam("doc_id"))
+        .values(
+            text=bindparam("new_text"),
+            meta=bindparam("new_meta"),
+            content_hash=bindparam("new_hash"),
+            chunk_count=func.coalesce(bindparam("new_count"), Document.chunk_count),
+            updated_at=func.now(),
+        )
+    )
+    session.connection().execute(
+        stmt,
+        [
+            {
+                "doc_id": p.doc_id,
+                "new_text": p.data.text,
+                "new_meta": p.data.metadata,
+                "new_hash": p.content_hash,
+                "new_count": len(p.texts) if p.vectors is not None else None,
+            }
+            for p in updated
+        ],
+    )
+
+
+def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]) -> None:
+    """Delete old chunks and COPY the new ones (binary, vectors included) in one stream."""
+    if not written:
+        return
+    session.execute(delete(Chunk).where(Chunk.document_id.in_([p.doc_id for p in written])))
+    conn = session.connection().connection.driver_connection
+    assert conn is not None
+    if conn.adapters.types.get("vector") is None:
+        register_vector(conn)
+    with (
+        conn.cursor() as cur,
+        cur.copy(_COPY_CHUNKS) as copy,
+    ):
+        copy.set_types(["int8", "int4", "int4", "text", "vector"])
+        for p in written:
+            assert p.vectors is not None
+            for i, (text, vector) in enumerate(zip(p.texts, p.vectors, strict=True)):
+                copy.write_row((p.doc_id, user_id, i, text, vector))
+
+
+# -- reading and deleting -------------------------------------------------------------------
+
+
+def _filter(spec: dict[str, Any] | None) -> Any:
+    try:
+        return compile_filter(spec, Document.meta.expression)
+    except FilterError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def get_document(session: Session, *, user_id: int, document_id: int) -> Document:
+    """One of the user's documents; another user's id is "not found", like a missing one."""
+    doc = session.scalar(
+        select(Document).where(Document.id == document_id, Document.user_id == user_id)
+    )
+    if doc is None:
+        if session.get(User, user_id) is None:
+            raise UserNotFound(user_id)
+        raise NotFound(f"document {document_id} not found")
+    return doc
+
+
+def list_documents(
+    session: Session,
+    *,
+    user_id: int,
+    after: int = 0,
+    limit: int = 100,
+    filter_spec: dict[str, Any] | None = None,
+) -> tuple[list[Document], int | None]:
+    """A page of documents by id (keyset pagination) and the cursor of the next page."""
+    if session.get(User, user_id) is None:
+        raise UserNotFound(user_id)
+    stmt = (
+        select(Document)
+        .where(Document.user_id == user_id, Document.id > after, _filter(filter_spec))
+        .order_by(Document.id)
+        .limit(limit + 1)
+    )
+    docs = list(session.scalars(stmt))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return docs, (docs[-1].id if more else None)
+
+
+def delete_document(session: Session, *, user_id: int, document_id: int) -> None:
+    """Delete one document (its chunks go with it)."""
+    session.delete(get_document(session, user_id=user_id, document_id=document_id))
+    session.flush()
+
+
+def delete_documents(session: Session, *, user_id: int, filter_spec: dict[str, Any]) -> int:
+    """Delete the user's documents whose metadata match `filter_spec`; returns how many."""
+    lock_user(session, user_id)
+    result = session.execute(
+        delete(Document).where(Document.user_id == user_id, _filter(filter_spec))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

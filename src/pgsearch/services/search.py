@@ -1,0 +1,86 @@
+"""Search over one user's documents."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pgsearch.embedding import Embedder
+from pgsearch.errors import InvalidInput, UserNotFound
+from pgsearch.models import Document, User
+from pgsearch.schemas import SearchHit, SearchRequest, SearchResponse
+from pgsearch.search import query as q
+from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.services.documents import check_vector
+
+
+def search(
+    session: Session,
+    *,
+    user_id: int,
+    request: SearchRequest,
+    embedder: Embedder,
+    ef_search: int,
+    semantic_weight: float,
+    keyword_weight: float,
+) -> SearchResponse:
+    """Run a semantic, keyword or hybrid search; one result per document, best first."""
+    try:
+        where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
+    except FilterError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if session.get(User, user_id) is None:
+        raise UserNotFound(user_id)
+
+    vector = None
+    model = None
+    if request.mode != "keyword":
+        if request.vector is not None:
+            vector = check_vector(request.vector, dim=embedder.dim, what="vector").tolist()
+        else:
+            assert request.query is not None
+            vector = embedder.embed([request.query])[0].tolist()
+            model = embedder.name
+        # Iterative scans keep an HNSW scan going until enough rows pass the filters (pgvector
+        # >= 0.8); without it a selective filter silently returns fewer than k results.
+        ef = max(ef_search, q.candidate_count(request.k))
+        session.execute(
+            select(
+                func.set_config("hnsw.ef_search", str(min(ef, 1000)), True),
+                func.set_config("hnsw.iterative_scan", "relaxed_order", True),
+            )
+        )
+
+    if request.mode == "semantic":
+        assert vector is not None
+        stmt = q.semantic_search(user_id, vector, k=request.k, where=where)
+    elif request.mode == "keyword":
+        assert request.query is not None
+        stmt = q.keyword_search(user_id, request.query, k=request.k, where=where)
+    else:
+        assert vector is not None
+        if request.query is None:
+            # Hybrid with a vector only: nothing to match keywords with, rank semantically.
+            stmt = q.semantic_search(user_id, vector, k=request.k, where=where)
+        else:
+            stmt = q.hybrid_search(
+                user_id,
+                request.query,
+                vector,
+                k=request.k,
+                where=where,
+                semantic_weight=semantic_weight,
+                keyword_weight=keyword_weight,
+            )
+    hits = [
+        SearchHit(
+            document_id=r.document_id,
+            external_id=r.external_id,
+            chunk_index=r.chunk_index,
+            text=r.text,
+            score=float(r.score),
+            metadata=r.metadata,
+        )
+        for r in session.execute(stmt)
+    ]
+    return SearchResponse(results=hits, mode=request.mode, model=model)
