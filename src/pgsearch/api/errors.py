@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -45,8 +48,33 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+def _safe_input(value: Any) -> Any:
+    """Echo small, JSON-safe inputs only: not a 1 MB text, not NaN (which JSON cannot carry)."""
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "…"
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        item: dict[str, Any] = {"type": err["type"], "loc": list(err["loc"]), "msg": err["msg"]}
+        if "input" in err and (safe := _safe_input(err["input"])) is not None:
+            item["input"] = safe
+        if "ctx" in err:
+            item["ctx"] = {k: v if isinstance(v, int | str) else str(v) for k, v in err["ctx"].items()}
+        errors.append(item)
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PgsearchError, _domain_error)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(OperationalError, _db_unavailable)

@@ -1,0 +1,216 @@
+"""`/users/{id}/search`: exact rankings on hand-made vectors, modes, isolation, filters, bad input."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from pgsearch import db
+from pgsearch.models import Document
+from pgsearch.search.filters import compile_filter
+from tests.filter_cases import FILTER_CASES, FILTER_CORPUS
+from tests.helpers import DIM, make_user, mix, unit, vec_doc
+
+
+def search(client: TestClient, uid: int, **body: Any) -> list[dict[str, Any]]:
+    r = client.post(f"/users/{uid}/search", json=body)
+    assert r.status_code == 200, r.text[:300]
+    return list(r.json()["results"])
+
+
+def ids(results: list[dict[str, Any]]) -> list[str | None]:
+    return [h["external_id"] for h in results]
+
+
+@pytest.fixture
+def abc(client: TestClient) -> int:
+    uid = make_user(client)
+    docs = [
+        vec_doc("alpha apples", unit(0), external_id="A", metadata={"group": "x"}),
+        vec_doc("beta bananas", mix({0: 0.8, 1: 0.6}), external_id="B", metadata={"group": "y"}),
+        vec_doc("gamma cherries", unit(1), external_id="C", metadata={"group": "x"}),
+    ]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    return uid
+
+
+def test_semantic_exact_ranking(client: TestClient, abc: int) -> None:
+    results = search(client, abc, vector=unit(0), mode="semantic", k=3)
+    assert ids(results) == ["A", "B", "C"]
+    assert [round(h["score"], 4) for h in results] == [1.0, 0.8, 0.0]
+    assert results[0]["text"] == "alpha apples" and results[0]["metadata"] == {"group": "x"}
+    assert ids(search(client, abc, vector=unit(0), mode="semantic", k=2)) == ["A", "B"]
+
+
+def test_semantic_with_filter(client: TestClient, abc: int) -> None:
+    assert ids(search(client, abc, vector=unit(0), mode="semantic", filter={"group": "x"})) == [
+        "A",
+        "C",
+    ]
+    assert search(client, abc, vector=unit(0), mode="semantic", filter={"group": "none"}) == []
+
+
+def test_keyword_ranking(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = [
+        vec_doc("the quick brown fox jumps", unit(0), external_id="fox"),
+        vec_doc("a lazy dog sleeps all day", unit(1), external_id="dog"),
+        vec_doc("the fox and the dog are friends; the fox runs", unit(2), external_id="both"),
+    ]
+    client.post(f"/users/{uid}/documents/batch", json={"documents": docs})
+    assert ids(search(client, uid, query="fox dog", mode="keyword"))[0] == "both"
+    assert set(ids(search(client, uid, query="foxes", mode="keyword"))) == {"fox", "both"}
+    assert search(client, uid, query="elephant", mode="keyword") == []
+
+
+def test_hybrid_fuses_both_rankings(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = [
+        vec_doc("unrelated words entirely", unit(0), external_id="sem"),
+        vec_doc(
+            "postgres and a vector, then many filler words, then search", unit(5), external_id="kw"
+        ),
+        vec_doc("postgres search engine", mix({0: 0.9, 5: 0.44}), external_id="both"),
+    ]
+    client.post(f"/users/{uid}/documents/batch", json={"documents": docs})
+    results = search(client, uid, query="postgres search", vector=unit(0), mode="hybrid")
+    assert ids(results)[0] == "both"
+    assert set(ids(results)) == {"sem", "kw", "both"}
+    assert results[0]["score"] > results[1]["score"]
+
+
+def test_hybrid_with_builtin_model(client: TestClient) -> None:
+    uid = make_user(client)
+    texts = {
+        "cat": "Cats are small furry animals that purr and chase mice.",
+        "db": "PostgreSQL is a relational database with transactions and SQL.",
+        "sea": "The ocean is vast, salty and full of fish and whales.",
+    }
+    docs = [{"text": t, "external_id": k} for k, t in texts.items()]
+    client.post(f"/users/{uid}/documents/batch", json={"documents": docs})
+    for mode in ("hybrid", "semantic"):
+        r = client.post(f"/users/{uid}/search", json={"query": "kitten", "mode": mode})
+        assert r.json()["results"][0]["external_id"] == "cat", mode
+        assert r.json()["model"] == "all-MiniLM-L6-v2-int8"
+    assert ids(search(client, uid, query="SQL database", mode="keyword")) == ["db"]
+
+
+def test_one_result_per_document(client: TestClient) -> None:
+    uid = make_user(client)
+    chunks = [{"text": f"part {i}", "embedding": mix({0: 1.0, 1: i / 10})} for i in range(5)]
+    client.post(
+        f"/users/{uid}/documents", json={"text": "long", "chunks": chunks, "external_id": "multi"}
+    )
+    client.post(f"/users/{uid}/documents", json=vec_doc("other", unit(1), external_id="other"))
+    results = search(client, uid, vector=unit(0), mode="semantic", k=10)
+    assert ids(results) == ["multi", "other"]
+    assert results[0]["chunk_index"] == 0  # the best chunk
+
+
+def test_users_never_see_each_other(client: TestClient) -> None:
+    alice, bob = make_user(client, "alice"), make_user(client, "bob")
+    client.post(f"/users/{alice}/documents", json=vec_doc("alice secret plans", unit(0)))
+    client.post(f"/users/{bob}/documents", json=vec_doc("bob notes", unit(3)))
+    for mode in ("semantic", "hybrid"):
+        assert [
+            h["text"] for h in search(client, bob, query="secret plans", vector=unit(0), mode=mode)
+        ] == ["bob notes"]
+    assert search(client, bob, query="secret", mode="keyword") == []
+
+
+def test_filtered_search_returns_k_at_one_percent(client: TestClient) -> None:
+    """A filter matching 1% of the corpus still yields k results, equal to the exact top k."""
+    uid = make_user(client)
+    rng = random.Random(7)
+    centers = [[rng.gauss(0, 1) for _ in range(DIM)] for _ in range(20)]
+    docs = []
+    for i in range(3000):
+        c = centers[i % 20]
+        vec = [x + rng.gauss(0, 0.3) for x in c]
+        docs.append(vec_doc(f"doc {i}", vec, external_id=str(i), metadata={"rare": i % 100 == 0}))
+    for start in range(0, len(docs), 1000):
+        r = client.post(
+            f"/users/{uid}/documents/batch", json={"documents": docs[start : start + 1000]}
+        )
+        assert r.status_code == 200
+    with db.get_engine().begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    rare = [d for i, d in enumerate(docs) if i % 100 == 0]
+    # More than 5 runs: psycopg switches to server-side prepared statements after 5 executions.
+    for q in range(8):
+        query = [x + rng.gauss(0, 0.3) for x in centers[q % 20]]
+        results = search(client, uid, vector=query, mode="semantic", k=10, filter={"rare": True})
+        assert len(results) == 10, f"run {q}: {len(results)} results"
+        exact = sorted(rare, key=lambda d: -_cos(query, d["chunks"][0]["embedding"]))[:10]
+        assert ids(results) == [d["external_id"] for d in exact]
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
+
+
+def test_filter_cases_on_postgres(client: TestClient) -> None:
+    """Every filter operator against real PostgreSQL, on a hand-made corpus."""
+    uid = make_user(client)
+    docs = [
+        vec_doc(key, unit(i), external_id=key, metadata=meta)
+        for i, (key, meta) in enumerate(FILTER_CORPUS.items())
+    ]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    with db.get_sessionmaker()() as session:
+        for spec, expected in FILTER_CASES:
+            stmt = select(Document.external_id).where(
+                Document.user_id == uid, compile_filter(spec, Document.meta.expression)
+            )
+            assert set(session.scalars(stmt)) == expected, spec
+
+
+def _deep(n: int) -> dict[str, Any]:
+    spec: dict[str, Any] = {"a": 1}
+    for _ in range(n):
+        spec = {"$not": spec}
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"query": "x", "k": 0}, 422, "greater than or equal to 1"),
+        ({"query": "x", "k": 101}, 422, "less than or equal to 100"),
+        ({"query": "x", "mode": "fuzzy"}, 422, "hybrid"),
+        ({}, 422, "give a `query`"),
+        ({"query": "   "}, 422, "blank"),
+        ({"query": "x" * 2001}, 422, "at most 2000"),
+        ({"vector": unit(0), "mode": "keyword"}, 422, "keyword search needs a `query`"),
+        (
+            {"vector": [1.0, 2.0, 3.0], "mode": "semantic"},
+            422,
+            "vector has 3 dimensions, expected 384",
+        ),
+        ({"vector": ["a"], "mode": "semantic"}, 422, "valid number"),
+        ({"query": "x", "filter": {"a": {"$gtt": 1}}}, 422, "unknown operator"),
+        ({"query": "x", "filter": {"a": {"$in": "x"}}}, 422, "$in"),
+        ({"query": "x", "filter": [1]}, 422, "dictionary"),
+        ({"query": "x", "filter": _deep(12)}, 422, "deeper than"),
+        ({"query": "x", "filter": {"a": "'; DROP TABLE users; --"}}, 200, ""),
+        ({"query": "'; DROP TABLE chunks; --", "mode": "keyword"}, 200, ""),
+        ({"query": "x", "unknown": 1}, 422, "Extra inputs"),
+    ],
+)
+def test_bad_search_requests(
+    client: TestClient, abc: int, body: dict[str, Any], status: int, fragment: str
+) -> None:
+    r = client.post(f"/users/{abc}/search", json=body)
+    assert r.status_code == status, r.text[:300]
+    assert fragment in r.text
+    assert len(search(client, abc, vector=unit(0), mode="semantic")) == 3  # nothing was harmed
+
+
+def test_search_unknown_user(client: TestClient) -> None:
+    r = client.post("/users/4242/search", json={"query": "x"})
+    assert r.status_code == 404 and r.json() == {"detail": "user 4242 not found"}
