@@ -213,10 +213,8 @@ def test_bad_documents(client: TestClient, body: dict[str, Any], fragment: str) 
 def test_nan_and_infinity_in_vectors(client: TestClient) -> None:
     uid = make_user(client)
     for token in ("NaN", "Infinity", "-Infinity"):
-        raw = '{"text": "x", "chunks": [{"text": "x", "embedding": [%s%s]}]}' % (
-            token,
-            ", 1.0" * (DIM - 1),
-        )
+        values = token + ", 1.0" * (DIM - 1)
+        raw = '{"text": "x", "chunks": [{"text": "x", "embedding": [' + values + "]}]}"
         r = client.post(
             f"/users/{uid}/documents", content=raw, headers={"content-type": "application/json"}
         )

@@ -1,4 +1,4 @@
-"""`/users/{id}/search`: exact rankings on hand-made vectors, modes, isolation, filters, bad input."""
+"""`/users/{id}/search`: exact rankings on hand-made vectors, modes, isolation, filters, errors."""
 
 from __future__ import annotations
 

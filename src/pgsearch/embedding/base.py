@@ -34,7 +34,7 @@ class Embedder(Protocol):
 
 
 def check_texts(texts: Sequence[str]) -> None:
-    """Reject a bare string, which is a Sequence[str] that would be embedded character by character."""
+    """Reject a bare str: it is a Sequence[str] and would be embedded character by character."""
     if isinstance(texts, str):
         raise TypeError("embed() takes a sequence of strings, not a single str")
 
