@@ -151,7 +151,7 @@ def test_filtered_search_returns_k_at_one_percent(client: TestClient) -> None:
 
 def _cos(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
-    return dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
+    return float(dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5))
 
 
 def test_filter_cases_on_postgres(client: TestClient) -> None:

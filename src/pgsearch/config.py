@@ -114,8 +114,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     # Reciprocal-rank-fusion weights of hybrid search (measured: see README, "Search quality").
+    # A small RRF constant and a lighter keyword weight: keyword ranking is much weaker than the
+    # built-in model on real text, and plain RRF (k=60, 1:1) lowered recall@5 from 0.87 to 0.80.
     hybrid_semantic_weight: float = Field(default=1.0, ge=0)
-    hybrid_keyword_weight: float = Field(default=1.0, ge=0)
+    hybrid_keyword_weight: float = Field(default=0.2, ge=0)
+    hybrid_rrf_k: int = Field(default=5, ge=1, le=1000)
 
 
 @lru_cache

@@ -67,7 +67,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         if "input" in err and (safe := _safe_input(err["input"])) is not None:
             item["input"] = safe
         if "ctx" in err:
-            item["ctx"] = {k: v if isinstance(v, int | str) else str(v) for k, v in err["ctx"].items()}
+            ctx = err["ctx"].items()
+            item["ctx"] = {k: v if isinstance(v, int | str) else str(v) for k, v in ctx}
         errors.append(item)
     return JSONResponse({"detail": errors}, status_code=422)
 

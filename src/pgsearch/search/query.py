@@ -7,7 +7,7 @@ Every statement returns one row per document (its best chunk), best first, with 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Select, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
@@ -96,7 +96,7 @@ def _best_per_document(candidates: CTE, name: str) -> CTE:
     )
 
 
-def _with_details(ranked: Select[Unpack[tuple[Any, ...]]], k: int) -> Select[Any]:
+def _with_details(ranked: Select[*tuple[Any, ...]], k: int) -> Select[Any]:
     """Join chunk text and document fields onto (chunk_id, document_id, score) rows."""
     r = ranked.subquery("ranked")
     return (
@@ -144,6 +144,7 @@ def hybrid_search(
     where: ColumnElement[bool] | None,
     semantic_weight: float,
     keyword_weight: float,
+    rrf_k: int = RRF_K,
 ) -> Select[Any]:
     """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
     n = candidate_count(k)
@@ -152,7 +153,7 @@ def hybrid_search(
 
     def rrf(rank: ColumnElement[Any], weight: float) -> ColumnElement[float]:
         # A document missing from one ranking gets nothing from it.
-        return coalesce(literal(weight) / (RRF_K + rank), 0.0)
+        return coalesce(literal(weight) / (rrf_k + rank), 0.0)
 
     fused = (
         select(

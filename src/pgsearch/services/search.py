@@ -23,6 +23,7 @@ def search(
     ef_search: int,
     semantic_weight: float,
     keyword_weight: float,
+    rrf_k: int = 60,
 ) -> SearchResponse:
     """Run a semantic, keyword or hybrid search; one result per document, best first."""
     try:
@@ -71,6 +72,7 @@ def search(
                 where=where,
                 semantic_weight=semantic_weight,
                 keyword_weight=keyword_weight,
+                rrf_k=rrf_k,
             )
     hits = [
         SearchHit(

@@ -30,4 +30,5 @@ def search(
         ef_search=settings.hnsw_ef_search,
         semantic_weight=settings.hybrid_semantic_weight,
         keyword_weight=settings.hybrid_keyword_weight,
+        rrf_k=settings.hybrid_rrf_k,
     )
