@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import db
-from pgsearch.config import DatabaseConfig, get_db_config
+from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import EmbeddedPostgresError, bin_path, database_running
+from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.errors import PgsearchError
+from pgsearch.ingest.files import FileParseError, iter_files
+from pgsearch.models import User
+from pgsearch.schemas import SearchRequest, validation_message
+from pgsearch.services import index as index_service
+from pgsearch.services import search as search_service
+from pgsearch.services.index import ModelMismatch, check_model
+from pgsearch.services.ingest import ingest_files
 
 app = typer.Typer(
     name="pgsearch",
@@ -35,13 +56,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def embedder() -> Embedder:
+    """The configured built-in embedding model (an unknown name is a one-line error)."""
+    name = get_settings().embedding_model
+    try:
+        return get_embedder(name)
+    except ValueError as exc:
+        fail(f"PGSEARCH_EMBEDDING_MODEL: {exc}")
+
+
 def _terminate(signum: int, frame: object) -> None:
     # Turn SIGTERM into a normal exit so `finally` blocks stop the embedded server.
     raise SystemExit(128 + signum)
 
 
 @contextmanager
-def database(config: DatabaseConfig, *, migrate: bool = True) -> Iterator[None]:
+def database(
+    config: DatabaseConfig, *, migrate: bool = True, check_embedder: bool = True
+) -> Iterator[None]:
     """The configured database, reachable (and migrated), for the duration of a command."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -56,6 +88,12 @@ def database(config: DatabaseConfig, *, migrate: bool = True) -> Iterator[None]:
                     db.init_database(echo=lambda msg: console.print(msg, highlight=False))
                 except db.DatabaseInitError as exc:
                     fail(str(exc))
+                if check_embedder:
+                    try:
+                        with db.get_sessionmaker().begin() as session:
+                            check_model(session, embedder())
+                    except ModelMismatch as exc:
+                        fail(exc.message)
             yield
     except EmbeddedPostgresError as exc:
         fail(f"embedded PostgreSQL: {exc}")
@@ -134,6 +172,184 @@ def psql(
     with database(config, migrate=False):
         code = subprocess.call(command, env=env)
     raise typer.Exit(code)
+
+
+def _parse_metadata(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` options; values are JSON when they parse (`year=2024`, `draft=true`)."""
+    metadata: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--metadata takes key=value, got {pair!r}", code=2)
+        try:
+            metadata[key.strip()] = json.loads(raw)
+        except ValueError:
+            metadata[key.strip()] = raw
+    return metadata
+
+
+def _require_user(user_id: int) -> None:
+    with db.get_sessionmaker()() as session:
+        if session.get(User, user_id) is None:
+            fail(f"user {user_id} not found (create one with POST /users)")
+
+
+def _expand(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """(file, root) pairs to ingest and errors for paths that cannot be read."""
+    files: list[tuple[Path, Path | None]] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            # Ids are relative to a folder argument; a file argument is named by its file name.
+            root = path if path.is_dir() else path.parent
+            files.extend((f, root) for f in iter_files([path]))
+        except FileParseError as exc:
+            errors.append(str(exc))
+    return files, errors
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders (txt, md, rst, html, json, jsonl)")
+    ],
+    user: Annotated[int, typer.Option("--user", "-u", min=1, help="Owner's user id")],
+    metadata: Annotated[
+        list[str] | None, typer.Option("--metadata", "-m", help="key=value added to every document")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1000, help="Documents per transaction")
+    ] = 64,
+) -> None:
+    """Store files as documents of a user; unchanged files are skipped, bad files reported."""
+    extra = _parse_metadata(metadata or [])
+    files, errors = _expand(paths)
+    for error in errors:
+        err_console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+    with database(get_db_config()):
+        _require_user(user)
+        model = embedder()
+        totals = {"inserted": 0, "updated": 0, "unchanged": 0, "failed": len(errors)}
+        columns = (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} files/s"),
+            TimeRemainingColumn(),
+        )
+        started = time.monotonic()
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            task = progress.add_task("ingesting", total=len(files), rate="-")
+            outcomes = ingest_files(
+                db.get_sessionmaker(),
+                user_id=user,
+                files=files,
+                embedder=model,
+                metadata=extra,
+                batch_documents=batch_size,
+            )
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    totals["failed"] += 1
+                    progress.console.print(
+                        f"[yellow]skipped:[/] {outcome.error}", highlight=False, soft_wrap=True
+                    )
+                totals["inserted"] += outcome.inserted
+                totals["updated"] += outcome.updated
+                totals["unchanged"] += outcome.unchanged
+                elapsed = max(time.monotonic() - started, 1e-6)
+                done = progress.tasks[0].completed + 1
+                progress.update(task, advance=1, rate=f"{done / elapsed:.1f}")
+        elapsed = time.monotonic() - started
+        console.print(
+            f"{len(files)} files in {elapsed:.1f} s: {totals['inserted']} documents inserted, "
+            f"{totals['updated']} updated, {totals['unchanged']} unchanged, "
+            f"{totals['failed']} files failed",
+            highlight=False,
+        )
+    if totals["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    user: Annotated[int, typer.Option("--user", "-u", min=1, help="Whose documents")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many results")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword")] = "hybrid",
+    filter_json: Annotated[
+        str | None,
+        typer.Option("--filter", help='Metadata filter as JSON, e.g. \'{"lang": "en"}\''),
+    ] = None,
+) -> None:
+    """Search a user's documents and print the best matches."""
+    try:
+        spec = json.loads(filter_json) if filter_json is not None else None
+        request = SearchRequest(query=query, k=k, mode=mode, filter=spec)
+    except ValueError as exc:
+        message = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        fail(f"invalid search: {message}", code=2)
+    settings = get_settings()
+    with database(get_db_config()):
+        try:
+            with db.get_sessionmaker().begin() as session:
+                response = search_service.search(
+                    session,
+                    user_id=user,
+                    request=request,
+                    embedder=embedder(),
+                    ef_search=settings.hnsw_ef_search,
+                    semantic_weight=settings.hybrid_semantic_weight,
+                    keyword_weight=settings.hybrid_keyword_weight,
+                    rrf_k=settings.hybrid_rrf_k,
+                )
+        except PgsearchError as exc:
+            fail(exc.message)
+    if not response.results:
+        console.print("no results")
+        return
+    table = Table(show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("document")
+    table.add_column("text", overflow="fold")
+    for i, hit in enumerate(response.results, 1):
+        name = hit.external_id or f"id {hit.document_id}"
+        snippet = " ".join(hit.text.split())
+        snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
+        table.add_row(str(i), f"{hit.score:.4f}", f"{name} #{hit.chunk_index}", snippet)
+    console.print(table)
+
+
+@app.command()
+def reembed(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Chunks per batch")] = 256,
+) -> None:
+    """Re-embed every stored chunk with the configured model (after changing models)."""
+    with database(get_db_config(), check_embedder=False):
+        model = embedder()
+        started = time.monotonic()
+        with (
+            Progress(
+                TextColumn("re-embedding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+            ) as progress,
+            db.get_sessionmaker().begin() as session,
+        ):
+            task = progress.add_task("re-embedding", total=None)
+            done = index_service.reembed(
+                session,
+                model,
+                batch_size=batch_size,
+                progress=lambda n, total: progress.update(task, completed=n, total=total),
+            )
+        console.print(
+            f"re-embedded {done} chunks with {model.name} in {time.monotonic() - started:.1f} s",
+            highlight=False,
+        )
 
 
 def main() -> None:

@@ -12,9 +12,18 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a validation error, on one line (for CLI messages)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
 
 UserName = Annotated[
     str,
