@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -56,6 +57,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+@app.callback()
+def _check_configuration() -> None:
+    """Validate settings up front: a bad value is a one-line error, never a traceback."""
+    try:
+        get_db_config()
+        get_settings()
+    except ValidationError as exc:
+        # Only the field and the problem: the value may be a secret.
+        fail(f"invalid configuration: {validation_message(exc)}")
+
+
 def embedder() -> Embedder:
     """The configured built-in embedding model (an unknown name is a one-line error)."""
     name = get_settings().embedding_model
@@ -99,6 +111,15 @@ def database(
         fail(f"embedded PostgreSQL: {exc}")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -109,6 +130,12 @@ def serve(
     """Run the HTTP API (starts the embedded database first when DB_HOST is not set)."""
     import uvicorn
 
+    if not _is_loopback(host) and not get_settings().auth_enabled:
+        fail(
+            f"refusing to serve on {host} without authentication: anyone on the network could "
+            "read and change every document. Set PGSEARCH_ADMIN_KEY (16+ characters) to require "
+            "API keys, or serve on 127.0.0.1"
+        )
     config = get_db_config()
     with database(config):
         console.print(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
@@ -112,6 +112,22 @@ class Settings(BaseSettings):
     )
     admin_key: SecretStr | None = Field(default=None, description="Enables API-key auth")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_ok(cls, v: SecretStr | None) -> SecretStr | None:
+        # Empty means "auth off" (so `PGSEARCH_ADMIN_KEY=` in a .env file disables it).
+        if v is None or not v.get_secret_value():
+            return None
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("PGSEARCH_ADMIN_KEY must be at least 16 characters")
+        return v
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether requests need an API key."""
+        return self.admin_key is not None
+
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
     # Reciprocal-rank-fusion weights of hybrid search (measured: see README, "Search quality").
     # A small RRF constant and a lighter keyword weight: keyword ranking is much weaker than the

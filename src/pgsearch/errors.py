@@ -32,6 +32,18 @@ class InvalidInput(PgsearchError):
     status_code = 422
 
 
+class Unauthorized(PgsearchError):
+    """No credentials, or credentials that match no key."""
+
+    status_code = 401
+
+
+class Forbidden(PgsearchError):
+    """Valid credentials that may not do this."""
+
+    status_code = 403
+
+
 class Conflict(PgsearchError):
     """The request conflicts with stored state."""
 

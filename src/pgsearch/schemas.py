@@ -283,3 +283,32 @@ class SearchResponse(BaseModel):
     results: list[SearchHit]
     mode: SearchMode
     model: str | None = Field(default=None, description="Embedding model used for `query`")
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(BaseModel):
+    """Optional body of `POST /users/{id}/keys`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100, examples=["laptop"])
+
+
+class ApiKeyRead(BaseModel):
+    """A key as listed: its prefix identifies it; the secret is never shown again."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    prefix: str = Field(examples=["3f9a0c2b71de"])
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    """A new key, with its secret (only in this response)."""
+
+    key: str = Field(description="Send as `Authorization: Bearer <key>`", examples=["pgs_…"])

@@ -11,7 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
 from pgsearch.api.errors import install_error_handlers
-from pgsearch.api.routes import documents, health, search, users
+from pgsearch.api.limits import BodySizeLimit
+from pgsearch.api.routes import documents, health, keys, search, users
 from pgsearch.config import get_settings
 from pgsearch.embedded import EmbeddedPostgresError, get_embedded
 from pgsearch.embedding import get_embedder
@@ -54,8 +55,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(keys.router)
     return app

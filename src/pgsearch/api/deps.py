@@ -1,15 +1,20 @@
-"""FastAPI dependencies."""
+"""FastAPI dependencies: database session, settings, embedder and who is calling."""
 
 from __future__ import annotations
 
+import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
 from pgsearch.db import get_db
 from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.errors import Forbidden, Unauthorized, UserNotFound
+from pgsearch.services.keys import verify_key
 
 # scope="function": commit/rollback happen before the response is sent, so a client is never
 # told "created" for a write whose commit then failed.
@@ -23,3 +28,55 @@ def current_embedder(settings: SettingsDep) -> Embedder:
 
 
 EmbedderDep = Annotated[Embedder, Depends(current_embedder)]
+
+_bearer = HTTPBearer(auto_error=False, description="The admin key or a user's API key")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the admin (or anyone, with auth off), or one user's key."""
+
+    admin: bool
+    user_id: int | None = None
+
+
+def current_principal(
+    settings: SettingsDep,
+    db: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate the request's bearer key (everything is allowed when auth is off)."""
+    if settings.admin_key is None:
+        return Principal(admin=True)
+    if credentials is None:
+        raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
+    token = credentials.credentials
+    if hmac.compare_digest(token.encode(), settings.admin_key.get_secret_value().encode()):
+        return Principal(admin=True)
+    key = verify_key(db, token)
+    if key is None:
+        raise Unauthorized("invalid or revoked API key")
+    return Principal(admin=False, user_id=key.user_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    """Only the admin key may manage users and issue keys."""
+    if not principal.admin:
+        raise Forbidden("this endpoint needs the admin key")
+    return principal
+
+
+def require_user_access(
+    principal: PrincipalDep, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Principal:
+    """A user key reaches only its own user; anyone else's is "not found" (no enumeration)."""
+    if not principal.admin and principal.user_id != user_id:
+        raise UserNotFound(user_id)
+    return principal
+
+
+AdminDep = Depends(require_admin)
+UserAccessDep = Depends(require_user_access)

@@ -28,7 +28,8 @@ def _unavailable(message: str) -> JSONResponse:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PgsearchError)
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    headers = {"WWW-Authenticate": 'Bearer realm="pgsearch"'} if exc.status_code == 401 else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from pgsearch.api.deps import EmbedderDep, SessionDep
+from pgsearch.api.deps import EmbedderDep, SessionDep, UserAccessDep
 from pgsearch.errors import InvalidInput
 from pgsearch.schemas import (
     BatchResult,
@@ -22,7 +22,9 @@ from pgsearch.schemas import (
 )
 from pgsearch.services import documents
 
-router = APIRouter(prefix="/users/{user_id}/documents", tags=["documents"])
+router = APIRouter(
+    prefix="/users/{user_id}/documents", tags=["documents"], dependencies=[UserAccessDep]
+)
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DocumentId = Annotated[int, Path(ge=1, le=2**63 - 1)]

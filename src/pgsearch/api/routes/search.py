@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from pgsearch.api.deps import EmbedderDep, SessionDep, SettingsDep
+from pgsearch.api.deps import EmbedderDep, SessionDep, SettingsDep, UserAccessDep
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
-router = APIRouter(prefix="/users/{user_id}", tags=["search"])
+router = APIRouter(prefix="/users/{user_id}", tags=["search"], dependencies=[UserAccessDep])
 
 
 @router.post("/search", response_model=SearchResponse)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from pgsearch.api.deps import SessionDep
+from pgsearch.api.deps import AdminDep, SessionDep, UserAccessDep
 from pgsearch.schemas import UserCreate, UserRead, UserUpdate
 from pgsearch.services import users
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")]
 
 
-@router.get("", response_model=list[UserRead])
+@router.get("", response_model=list[UserRead], dependencies=[AdminDep])
 def list_users(
     db: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -26,25 +26,27 @@ def list_users(
     return [UserRead.model_validate(u) for u in users.list_users(db, limit=limit, offset=offset)]
 
 
-@router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=UserRead, status_code=status.HTTP_201_CREATED, dependencies=[AdminDep]
+)
 def create_user(db: SessionDep, body: UserCreate) -> UserRead:
     """Create a user."""
     return UserRead.model_validate(users.create_user(db, data=body))
 
 
-@router.get("/{user_id}", response_model=UserRead)
+@router.get("/{user_id}", response_model=UserRead, dependencies=[UserAccessDep])
 def get_user(db: SessionDep, user_id: UserId) -> UserRead:
     """One user."""
     return UserRead.model_validate(users.get_user(db, user_id))
 
 
-@router.patch("/{user_id}", response_model=UserRead)
+@router.patch("/{user_id}", response_model=UserRead, dependencies=[AdminDep])
 def update_user(db: SessionDep, user_id: UserId, body: UserUpdate) -> UserRead:
     """Rename a user."""
     return UserRead.model_validate(users.update_user(db, user_id, data=body))
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[AdminDep])
 def delete_user(db: SessionDep, user_id: UserId) -> Response:
     """Delete a user and everything they own."""
     users.delete_user(db, user_id)

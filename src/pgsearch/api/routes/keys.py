@@ -1,0 +1,41 @@
+"""`/users/{user_id}/keys`: API keys (issued by the admin; listed and revoked by the owner too)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from pgsearch.api.deps import AdminDep, SessionDep, UserAccessDep
+from pgsearch.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from pgsearch.services import keys
+
+router = APIRouter(prefix="/users/{user_id}/keys", tags=["keys"])
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post(
+    "",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AdminDep],
+)
+def create_key(db: SessionDep, user_id: UserId, body: ApiKeyCreate | None = None) -> ApiKeyCreated:
+    """Issue a key for the user. The key is in this response only; store it now."""
+    issued = keys.issue_key(db, user_id, name=body.name if body else None)
+    return ApiKeyCreated(**ApiKeyRead.model_validate(issued.key).model_dump(), key=issued.secret)
+
+
+@router.get("", response_model=list[ApiKeyRead], dependencies=[UserAccessDep])
+def list_keys(db: SessionDep, user_id: UserId) -> list[ApiKeyRead]:
+    """The user's keys, identified by prefix (secrets are never shown again)."""
+    return [ApiKeyRead.model_validate(k) for k in keys.list_keys(db, user_id)]
+
+
+@router.delete("/{key_id}", response_model=ApiKeyRead, dependencies=[UserAccessDep])
+def revoke_key(
+    db: SessionDep, user_id: UserId, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> ApiKeyRead:
+    """Revoke a key: it stops working at once."""
+    return ApiKeyRead.model_validate(keys.revoke_key(db, user_id, key_id))
