@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 from psycopg import connect, sql
@@ -74,12 +75,20 @@ class TcpPostgres:
             "--no-locale",
         )
 
-    def start(self) -> None:
-        """Start listening on 127.0.0.1 only."""
+    def start(self, timeout: float = 30) -> None:
+        """Start listening on 127.0.0.1 only (after a crash, once the old backends are gone)."""
         opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o", opts, "start"
-        )
+        args = ["-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o", opts, "start"]
+        deadline = time.monotonic() + timeout
+        while True:
+            # Backends of a SIGKILLed postmaster hold its shared memory until they notice.
+            result = self._run("pg_ctl", *args, check=False)
+            if result.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                log = (self.root / "log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         """Fast shutdown (if running)."""

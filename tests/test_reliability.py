@@ -1,0 +1,282 @@
+"""Faults: the database going away, crashing under writes, the service killed mid-batch,
+concurrent writers, and graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from pgsearch import db
+from pgsearch.api.app import create_app
+from pgsearch.config import DatabaseConfig
+from pgsearch.embedding import get_embedder
+from pgsearch.models import Chunk, Document
+from pgsearch.schemas import DocumentCreate
+from pgsearch.services.documents import store_documents
+from tests.helpers import DIM, unit, vec_doc
+from tests.pgserver import TcpPostgres, free_port
+
+
+@pytest.fixture
+def tcp_pg(tmp_path: Path) -> Iterator[TcpPostgres]:
+    server = TcpPostgres(tmp_path / "pg")
+    server.init()
+    server.start()
+    server.create_role_and_db("svc", "svc-password", "faults")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def tcp_config(server: TcpPostgres) -> DatabaseConfig:
+    return DatabaseConfig(
+        _env_file=None,
+        DB_HOST="127.0.0.1",
+        DB_PORT=server.port,
+        DB_USER="svc",
+        DB_PASSWORD="svc-password",
+        DB_NAME="faults",
+        DB_CONNECT_TIMEOUT=2,
+    )
+
+
+def tcp_env(server: TcpPostgres) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(server.port),
+        "DB_USER": "svc",
+        "DB_PASSWORD": "svc-password",
+        "DB_NAME": "faults",
+    }
+
+
+def test_database_restart_gives_503_then_recovers(
+    tcp_pg: TcpPostgres, pg_config: DatabaseConfig
+) -> None:
+    db.configure(tcp_config(tcp_pg))
+    try:
+        with TestClient(create_app()) as c:
+            uid = c.post("/users", json={"name": "u"}).json()["id"]
+            assert c.get("/users").status_code == 200
+            tcp_pg.stop()
+            started = time.monotonic()
+            for path in ("/users", f"/users/{uid}/documents"):
+                r = c.get(path)
+                assert r.status_code == 503, r.text
+                assert r.headers["retry-after"]
+            assert c.post(f"/users/{uid}/search", json={"vector": unit(0)}).status_code == 503
+            assert c.get("/health").status_code == 503
+            assert time.monotonic() - started < 15  # no hang
+            tcp_pg.start()
+            deadline = time.monotonic() + 10
+            while c.get("/users").status_code != 200:
+                assert time.monotonic() < deadline, "did not recover"
+                time.sleep(0.2)
+            assert c.get("/health").status_code == 200
+    finally:
+        db.configure(pg_config)
+
+
+def test_acknowledged_writes_survive_sigkill(
+    tcp_pg: TcpPostgres, pg_config: DatabaseConfig
+) -> None:
+    db.configure(tcp_config(tcp_pg))
+    acknowledged: list[str] = []
+    try:
+        with TestClient(create_app()) as c:
+            uid = c.post("/users", json={"name": "writer"}).json()["id"]
+            stop = threading.Event()
+
+            def killer() -> None:
+                time.sleep(1.0)
+                tcp_pg.kill()
+                stop.set()
+
+            threading.Thread(target=killer).start()
+            i = 0
+            while not stop.is_set() or i < 5:
+                ext = f"doc-{i}"
+                r = c.post(
+                    f"/users/{uid}/documents",
+                    json=vec_doc(f"text {i}", unit(i % DIM), external_id=ext),
+                )
+                if r.status_code == 201:
+                    acknowledged.append(ext)
+                else:
+                    assert r.status_code == 503, r.text
+                i += 1
+                if stop.is_set() and i > len(acknowledged) + 5:
+                    break
+        assert len(acknowledged) > 5
+        tcp_pg.start()
+        engine = db.create_db_engine(tcp_config(tcp_pg))
+        try:
+            with engine.connect() as conn:
+                stored = set(conn.scalars(select(Document.external_id)))
+        finally:
+            engine.dispose()
+        assert set(acknowledged) <= stored
+    finally:
+        db.configure(pg_config)
+
+
+def _serve(env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("service did not start")
+
+
+def test_killing_the_service_mid_batch_leaves_all_or_nothing(
+    tcp_pg: TcpPostgres, tmp_path: Path
+) -> None:
+    rng = random.Random(3)
+    docs = [
+        {
+            "text": f"doc {i}",
+            "external_id": f"b{i}",
+            "chunks": [
+                {"text": f"doc {i} part {j}", "embedding": unit((i + j) % DIM)} for j in range(4)
+            ],
+        }
+        for i in range(1000)
+    ]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    for attempt in range(3):
+        proc = _serve(tcp_env(tcp_pg), port, tmp_path)
+        try:
+            _wait_healthy(url, proc)
+            uid = httpx.post(url + "/users", json={"name": f"u{attempt}"}).json()["id"]
+
+            def send(uid: int = uid) -> None:
+                try:
+                    httpx.post(
+                        f"{url}/users/{uid}/documents/batch", json={"documents": docs}, timeout=60
+                    )
+                except httpx.TransportError:
+                    pass
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            time.sleep(rng.uniform(0.3, 2.0))
+            proc.kill()
+            sender.join()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        engine = db.create_db_engine(tcp_config(tcp_pg))
+        try:
+            with engine.connect() as conn:
+                n_docs = conn.scalar(
+                    select(func.count()).select_from(Document).where(Document.user_id == uid)
+                )
+                n_chunks = conn.scalar(
+                    select(func.count()).select_from(Chunk).where(Chunk.user_id == uid)
+                )
+        finally:
+            engine.dispose()
+        assert (n_docs, n_chunks) in {(0, 0), (1000, 4000)}, (attempt, n_docs, n_chunks)
+
+
+def test_concurrent_writers_same_external_id(pg_config: DatabaseConfig, client: TestClient) -> None:
+    uid = client.post("/users", json={"name": "racer"}).json()["id"]
+    embedder = get_embedder("minilm")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def writer(w: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(8):
+                n = 1 + (w + i) % 3  # different texts → different chunk counts
+                doc = DocumentCreate(
+                    text=f"writer {w} version {i}",
+                    external_id="shared",
+                    chunks=[
+                        {"text": f"w{w} v{i} c{j}", "embedding": unit(w, j + 10)} for j in range(n)
+                    ],
+                )
+                with db.get_sessionmaker().begin() as session:
+                    store_documents(session, user_id=uid, docs=[doc], embedder=embedder, dim=DIM)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.get_sessionmaker()() as s:
+        docs = s.scalars(select(Document).where(Document.external_id == "shared")).all()
+        assert len(docs) == 1
+        chunks = s.scalars(
+            select(Chunk.text).where(Chunk.document_id == docs[0].id).order_by(Chunk.chunk_index)
+        ).all()
+    # The stored chunks belong to the stored version: no mix of two writers' updates.
+    w, v = docs[0].text.split()[1], docs[0].text.split()[3]
+    assert len(chunks) == docs[0].chunk_count
+    assert all(c.startswith(f"w{w} v{v} ") for c in chunks)
+
+
+def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _serve(env, port, tmp_path)
+    try:
+        _wait_healthy(url, proc)
+        uid = httpx.post(url + "/users", json={"name": "u"}).json()["id"]
+        # Built-in embedding of many chunks: a request that takes a few seconds.
+        slow = {"documents": [{"text": f"sentence number {i} about shutdown"} for i in range(150)]}
+        result: list[int] = []
+        sender = threading.Thread(
+            target=lambda: result.append(
+                httpx.post(f"{url}/users/{uid}/documents/batch", json=slow, timeout=120).status_code
+            )
+        )
+        sender.start()
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        sender.join()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert result == [200], out
+    assert proc.returncode == 0, out
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
