@@ -32,6 +32,30 @@ UserName = Annotated[
 ]
 
 
+class ErrorResponse(BaseModel):
+    """Body of every 4xx/5xx answer except validation errors."""
+
+    detail: str = Field(examples=["user 7 not found"])
+
+
+class ValidationErrorItem(BaseModel):
+    """One problem found by request validation."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class UnprocessableResponse(BaseModel):
+    """422: a list of validation problems, or one message for a rule checked by the service."""
+
+    detail: list[ValidationErrorItem] | str = Field(
+        examples=["embedding has 3 dimensions, expected 384"]
+    )
+
+
 class UserCreate(BaseModel):
     """Body of `POST /users`."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,9 +17,23 @@ from pgsearch.api.routes import documents, health, keys, search, users
 from pgsearch.config import get_settings
 from pgsearch.embedded import EmbeddedPostgresError, get_embedded
 from pgsearch.embedding import get_embedder
+from pgsearch.schemas import ErrorResponse, UnprocessableResponse
 from pgsearch.services.index import check_model
 
 logger = logging.getLogger(__name__)
+
+_error: dict[str, Any] = {"model": ErrorResponse}
+# Documented on every operation, so clients (and schema checkers) know what to expect.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_error, "description": "Malformed request"},
+    401: {**_error, "description": "Missing or invalid API key (when auth is enabled)"},
+    403: {**_error, "description": "The key may not do this"},
+    404: {**_error, "description": "Not found (or another user's)"},
+    409: {**_error, "description": "Conflicts with stored state"},
+    413: {**_error, "description": "Request body too large"},
+    422: {"model": UnprocessableResponse, "description": "Invalid input: what to fix"},
+    503: {**_error, "description": "Database unavailable or busy; retry after `Retry-After` s"},
+}
 
 
 @asynccontextmanager
@@ -49,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """Build the application (no I/O happens here)."""
     app = FastAPI(
+        responses=ERROR_RESPONSES,
         title="pgsearch",
         version=__version__,
         summary="Semantic + keyword search on PostgreSQL and pgvector",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pgsearch.db import DatabaseUnavailable
 from pgsearch.errors import PgsearchError
@@ -74,8 +78,30 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+@functools.cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    # Starlette's Allow lists the methods of the first route matching the path only; a path
+    # served by several routes (GET and POST /users) must list them all.
+    # The documented paths are the truth; "/documents/batch" also fits "/documents/{id}", so the
+    # most literal template (fewest parameters) is the resource that was meant.
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    matching = [t for t in paths if _template_regex(t).fullmatch(request.url.path)]
+    best = min(matching, key=lambda t: t.count("{"), default=None)
+    methods = sorted(m.upper() for m in paths[best]) if best is not None else []
+    headers = {"Allow": ", ".join(methods)} if methods else None
+    return JSONResponse({"detail": exc.detail}, status_code=405, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PgsearchError, _domain_error)
     app.add_exception_handler(PoolTimeout, _pool_timeout)

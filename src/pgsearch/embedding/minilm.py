@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +24,12 @@ DIM = 384
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # The sentence-transformers max_seq_length of all-MiniLM-L6-v2, [CLS] and [SEP] included.
 MAX_TOKENS = 256
-# Measured on 2 cores with length-sorted batches (bench/embedders.py): 8 is the fastest of 1/8/32
-# and keeps the onnxruntime arena small; 32 is slower and several times the memory.
+# Measured on 2 cores (bench/embedders.py): per token, chunk-length texts (~160 tokens) run
+# fastest one at a time and the onnxruntime arena grows with the padded batch (batch 8: 2x the
+# peak RSS of batch 1, batch 32: 3.5x), while short texts run ~1.5x faster in batches of 8.
+# So batches hold up to 8 texts but at most 256 padded tokens: long texts go alone or in pairs.
 DEFAULT_BATCH_SIZE = 8
+DEFAULT_MAX_BATCH_TOKENS = 256
 # Texts are tokenized and length-sorted this many at a time, bounding tokenizer memory.
 _SORT_WINDOW = 1024
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
@@ -57,15 +60,17 @@ class MiniLMEmbedder:
         self,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         num_threads: int | None = None,
         model_path: Path | None = None,
         tokenizer_path: Path = TOKENIZER_PATH,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError("batch_size and max_batch_tokens must be >= 1")
         self.name = MODEL_NAME
         self.dim = DIM
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.num_threads = num_threads if num_threads is not None else default_num_threads()
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
@@ -85,12 +90,22 @@ class MiniLMEmbedder:
         model = self._get_model()
         for start in range(0, len(texts), _SORT_WINDOW):
             encodings = model.tokenizer.encode_batch(list(texts[start : start + _SORT_WINDOW]))
-            # Batching texts of similar length keeps padding, i.e. wasted attention work, small.
-            order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-            for b in range(0, len(order), self.batch_size):
-                rows = order[b : b + self.batch_size]
-                out[start + rows] = self._run(model, [encodings[i] for i in rows])
+            for rows in self._batches([len(e.ids) for e in encodings]):
+                out[start + np.array(rows)] = self._run(model, [encodings[i] for i in rows])
         return out
+
+    def _batches(self, lengths: list[int]) -> Iterator[list[int]]:
+        # Shortest first, so similar lengths share a batch (little padding) and the text being
+        # added is always the longest: the batch's padded size is (count) x (its length).
+        batch: list[int] = []
+        for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+            full = len(batch) == self.batch_size
+            if batch and (full or (len(batch) + 1) * lengths[i] > self.max_batch_tokens):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def _run(self, model: _Model, encodings: list[Encoding]) -> NDArray[np.float32]:
         width = max(len(e.ids) for e in encodings)

@@ -107,7 +107,7 @@ def delete_by_filter(db: SessionDep, user_id: UserId, body: DeleteByFilter) -> D
     )
 
 
-@router.get("/{document_id}", response_model=DocumentDetail)
+@router.get("/{document_id:int}", response_model=DocumentDetail)
 def get_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> DocumentDetail:
     """One document, with its text."""
     return DocumentDetail.model_validate(
@@ -115,7 +115,7 @@ def get_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> Do
     )
 
 
-@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{document_id:int}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> Response:
     """Delete one document."""
     documents.delete_document(db, user_id=user_id, document_id=document_id)

@@ -33,7 +33,7 @@ def list_keys(db: SessionDep, user_id: UserId) -> list[ApiKeyRead]:
     return [ApiKeyRead.model_validate(k) for k in keys.list_keys(db, user_id)]
 
 
-@router.delete("/{key_id}", response_model=ApiKeyRead, dependencies=[UserAccessDep])
+@router.delete("/{key_id:int}", response_model=ApiKeyRead, dependencies=[UserAccessDep])
 def revoke_key(
     db: SessionDep, user_id: UserId, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> ApiKeyRead:

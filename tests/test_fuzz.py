@@ -1,0 +1,38 @@
+"""Property-based fuzzing of the whole OpenAPI schema (schemathesis) against the real database,
+with authentication on (the production setting)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from pgsearch.api.app import create_app
+from pgsearch.config import DatabaseConfig, get_settings
+
+ADMIN = "fuzz-admin-key-0123456789"
+
+# Building the app does no I/O; requests reach the test database once `pg_config` has started it.
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+
+
+@pytest.fixture
+def auth_on(pg_config: DatabaseConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("PGSEARCH_ADMIN_KEY", ADMIN)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@schema.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_to_its_schema(case: schemathesis.Case, auth_on: None) -> None:
+    # Every default check: no 5xx, documented status codes and content types, bodies matching
+    # their schemas, schema-invalid input rejected, and invalid credentials refused.
+    case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"})
