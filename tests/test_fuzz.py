@@ -4,6 +4,7 @@ with authentication on (the production setting)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -32,7 +33,7 @@ def auth_on(pg_config: DatabaseConfig, monkeypatch: pytest.MonkeyPatch) -> Itera
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_conforms_to_its_schema(case: schemathesis.Case, auth_on: None) -> None:
+def test_api_conforms_to_its_schema(case: schemathesis.Case[Any], auth_on: None) -> None:
     # Every default check: no 5xx, documented status codes and content types, bodies matching
     # their schemas, schema-invalid input rejected, and invalid credentials refused.
     case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"})
