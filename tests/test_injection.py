@@ -86,7 +86,6 @@ def test_hostile_filter_values_and_keys(client: TestClient, owner: int, attack: 
 def test_filters_that_must_be_rejected(
     client: TestClient, owner: int, spec: dict[str, Any]
 ) -> None:
-    import json
 
     body = json.dumps({"vector": unit(0), "filter": spec}, allow_nan=True)
     r = client.post(
