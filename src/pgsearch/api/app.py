@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,13 +45,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if server is not None:
         server.start()
     try:
+        embedder = get_embedder(get_settings().embedding_model)
         try:
             db.init_database(echo=logger.info)
             with db.get_sessionmaker().begin() as session:
-                check_model(session, get_embedder(get_settings().embedding_model))
+                check_model(session, embedder)
         except (db.DatabaseInitError, SQLAlchemyError) as exc:
             # Serve anyway: /health reports the problem and requests get 503 until it is fixed.
             logger.error("database not ready: %s", exc)
+        # Load the model now (off the event loop), not in the first user's request.
+        await asyncio.to_thread(embedder.embed, ["warm-up"])
         yield
     finally:
         db.dispose()

@@ -26,7 +26,7 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 MAX_TOKENS = 256
 # Measured on 2 cores (bench/embedders.py): per token, chunk-length texts (~160 tokens) run
 # fastest one at a time and the onnxruntime arena grows with the padded batch (batch 8: 2x the
-# peak RSS of batch 1, batch 32: 3.5x), while short texts run ~1.5x faster in batches of 8.
+# peak RSS of batch 1, batch 32: 3.5-6x), while short texts run ~1.5x faster in batches of 8.
 # So batches hold up to 8 texts but at most 256 padded tokens: long texts go alone or in pairs.
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_MAX_BATCH_TOKENS = 256
@@ -41,7 +41,8 @@ def default_num_threads() -> int:
         usable = len(os.sched_getaffinity(0))
     else:
         usable = os.cpu_count() or 1
-    # onnxruntime's own default counts the host's physical cores, ignoring cpusets and containers.
+    # onnxruntime's own default counts the host's physical cores, ignoring cpusets and containers;
+    # the cap is a guess, not a measurement: a 22M-parameter model, cores shared with PostgreSQL.
     return max(1, min(usable, 4))
 
 
