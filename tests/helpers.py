@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 DIM = 384  # the built-in model's dimension, which the test database is created with
@@ -34,3 +40,37 @@ def make_user(client: TestClient, name: str = "u") -> int:
 def vec_doc(text: str, vector: list[float], **extra: Any) -> dict[str, Any]:
     """A document with one client-embedded chunk."""
     return {"text": text, "chunks": [{"text": text, "embedding": vector}], **extra}
+
+
+def start_serve(env: dict[str, str], port: int, *, cwd: Path) -> subprocess.Popen[str]:
+    """`pgsearch serve` as a real subprocess (output kept for failure messages)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+    """Poll /health until it answers 200; fail with the server's output if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not become healthy")
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM the server, wait for it and return its output."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    return out

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pgsearch.cli import app
+from tests.helpers import start_serve, stop_serve, wait_healthy
 from tests.pgserver import free_port
 
 HOSTILE = "p@ss:w/rd#%?&="
@@ -78,60 +77,32 @@ def test_psql(tmp_path: Path) -> None:
     assert not postgres_running(data_dir)
 
 
-def start_serve(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=data_dir.parent,
-    )
-
-
-def wait_healthy(proc: subprocess.Popen[str], url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("serve did not become healthy")
-
-
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
-    return out
-
-
 def test_serve_health_sigterm_and_persistence(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_serve(data_dir, port)
+    proc = start_serve(
+        {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}, port, cwd=tmp_path
+    )
     try:
-        wait_healthy(proc, url)
+        wait_healthy(url, proc)
         assert httpx.post(url + "/users", json={"name": "persist me"}).status_code == 201
         # A second process on the same data dir shares the running server...
         assert run_cli("init-db", data_dir=data_dir).returncode == 0
         # ...and leaving does not stop it under the first one.
         assert httpx.get(url + "/users").status_code == 200
     finally:
-        out = stop(proc)
+        out = stop_serve(proc)
     assert proc.returncode == 0, out
     assert "Traceback" not in out
     assert not postgres_running(data_dir), "no orphan postgres after SIGTERM"
 
-    proc = start_serve(data_dir, port)
+    proc = start_serve(
+        {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}, port, cwd=tmp_path
+    )
     try:
-        wait_healthy(proc, url)
+        wait_healthy(url, proc)
         assert [u["name"] for u in httpx.get(url + "/users").json()] == ["persist me"]
     finally:
-        stop(proc)
+        stop_serve(proc)
     assert not postgres_running(data_dir)

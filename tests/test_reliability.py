@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from pgsearch.embedding import get_embedder
 from pgsearch.models import Chunk, Document
 from pgsearch.schemas import DocumentCreate
 from pgsearch.services.documents import store_documents
-from tests.helpers import DIM, unit, vec_doc
+from tests.helpers import DIM, start_serve, unit, vec_doc, wait_healthy
 from tests.pgserver import TcpPostgres, free_port
 
 
@@ -134,30 +132,6 @@ def test_acknowledged_writes_survive_sigkill(
         db.configure(pg_config)
 
 
-def _serve(env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("service did not start")
-
-
 def test_killing_the_service_mid_batch_leaves_all_or_nothing(
     tcp_pg: TcpPostgres, tmp_path: Path
 ) -> None:
@@ -175,9 +149,9 @@ def test_killing_the_service_mid_batch_leaves_all_or_nothing(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     for attempt in range(3):
-        proc = _serve(tcp_env(tcp_pg), port, tmp_path)
+        proc = start_serve(tcp_env(tcp_pg), port, cwd=tmp_path)
         try:
-            _wait_healthy(url, proc)
+            wait_healthy(url, proc)
             uid = httpx.post(url + "/users", json={"name": f"u{attempt}"}).json()["id"]
 
             def send(uid: int = uid) -> None:
@@ -257,9 +231,9 @@ def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:
     env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = _serve(env, port, tmp_path)
+    proc = start_serve(env, port, cwd=tmp_path)
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         uid = httpx.post(url + "/users", json={"name": "u"}).json()["id"]
         # Built-in embedding of many chunks: a request that takes a few seconds.
         slow = {"documents": [{"text": f"sentence number {i} about shutdown"} for i in range(150)]}

@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from pgsearch.jsontypes import json_type_name
+
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".json", ".jsonl", ".ndjson"}
 )
@@ -441,7 +443,7 @@ def _parse_json_documents(path: Path, text: str, *, source: str, fmt: str) -> li
 
 def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocument:
     if not isinstance(obj, dict):
-        raise _InvalidDocument(f"expected an object, got {_json_type(obj)}")
+        raise _InvalidDocument(f"expected an object, got {json_type_name(obj)}")
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise _InvalidDocument("'text' must be a non-empty string")
@@ -452,7 +454,7 @@ def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocu
     if user_metadata is None:
         user_metadata = {}
     elif not isinstance(user_metadata, dict):
-        raise _InvalidDocument(f"'metadata' must be an object, got {_json_type(user_metadata)}")
+        raise _InvalidDocument(f"'metadata' must be an object, got {json_type_name(user_metadata)}")
 
     external_id: str | None = None
     for key in _ID_KEYS:
@@ -461,7 +463,7 @@ def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocu
             continue  # null ids are common in exports; treat them as absent
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise _InvalidDocument(
-                f"{key!r} must be a string or an integer, got {_json_type(value)}"
+                f"{key!r} must be a string or an integer, got {json_type_name(value)}"
             )
         value = str(value)
         if not value.strip():
@@ -489,17 +491,3 @@ def _contains_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_contains_nul(v) for v in value)
     return False
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"

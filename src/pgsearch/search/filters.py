@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from pgsearch.jsontypes import json_type_name
+
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "FilterError", "compile_filter"]
 
 FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists")
@@ -67,7 +69,7 @@ class _Compiler:
 
     def filter(self, spec: Any, where: str, *, depth: int) -> ColumnElement[bool]:
         if not isinstance(spec, Mapping):
-            raise FilterError(f"{where}: a filter must be an object, got {_type_name(spec)}")
+            raise FilterError(f"{where}: a filter must be an object, got {json_type_name(spec)}")
         if depth > self.max_depth:
             raise FilterError(f"{where}: filter is nested deeper than {self.max_depth} levels")
         clauses: list[ColumnElement[bool]] = []
@@ -86,7 +88,7 @@ class _Compiler:
         if op in ("$and", "$or"):
             if not isinstance(value, list) or not value:
                 raise FilterError(
-                    f"{where}: {op} takes a non-empty list of filters, got {_type_name(value)}"
+                    f"{where}: {op} takes a non-empty list of filters, got {json_type_name(value)}"
                 )
             subs = [
                 self.filter(sub, f"{where}[{i}]", depth=depth + 1) for i, sub in enumerate(value)
@@ -94,7 +96,9 @@ class _Compiler:
             return sa.and_(*subs) if op == "$and" else sa.or_(*subs)
         if op == "$not":
             if not isinstance(value, Mapping):
-                raise FilterError(f"{where}: $not takes a filter object, got {_type_name(value)}")
+                raise FilterError(
+                    f"{where}: $not takes a filter object, got {json_type_name(value)}"
+                )
             return _negate(self.filter(value, where, depth=depth + 1))
         if op in FIELD_OPERATORS:
             raise FilterError(
@@ -148,7 +152,9 @@ class _Compiler:
             return contained if op == "$in" else _negate(contained)
         if op == "$exists":
             if not isinstance(arg, bool):
-                raise FilterError(f"{where}: $exists takes true or false, got {_type_name(arg)}")
+                raise FilterError(
+                    f"{where}: $exists takes true or false, got {json_type_name(arg)}"
+                )
             # #> yields SQL NULL only when the path is missing; a JSON null value still exists.
             value = self._get(path)
             return value.is_not(None) if arg else value.is_(None)
@@ -214,7 +220,7 @@ def _nest(path: Sequence[str], value: Any) -> Any:
 
 def _check_key(key: Any, where: str) -> None:
     if not isinstance(key, str):
-        raise FilterError(f"{where}: keys must be strings, got {key!r} ({_type_name(key)})")
+        raise FilterError(f"{where}: keys must be strings, got {key!r} ({json_type_name(key)})")
     if "\x00" in key:
         raise FilterError(
             f"{where}: key {key!r} contains a NUL character, which jsonb cannot store"
@@ -300,14 +306,14 @@ def _scalar(value: Any, where: str) -> Scalar:
 
 def _scalar_list(value: Any, op: str, where: str) -> list[Scalar]:
     if not isinstance(value, list) or not value:
-        raise FilterError(f"{where}: {op} takes a non-empty list, got {_type_name(value)}")
+        raise FilterError(f"{where}: {op} takes a non-empty list, got {json_type_name(value)}")
     if len(value) > MAX_LIST_ITEMS:
         raise FilterError(f"{where}: {op} has {len(value)} values (at most {MAX_LIST_ITEMS})")
     for i, item in enumerate(value):
         if isinstance(item, Mapping | list):
             raise FilterError(
                 f"{where}[{i}]: {op} values must be strings, numbers, booleans or null, "
-                f"got {_type_name(item)}"
+                f"got {json_type_name(item)}"
             )
     return [_scalar(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
@@ -315,7 +321,8 @@ def _scalar_list(value: Any, op: str, where: str) -> list[Scalar]:
 def _range_value(value: Any, op: str, where: str) -> int | float | str:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise FilterError(
-            f"{where}: {op} takes a number or a string (e.g. an ISO date), got {_type_name(value)}"
+            f"{where}: {op} takes a number or a string (e.g. an ISO date), "
+            f"got {json_type_name(value)}"
         )
     scalar = _scalar(value, where)
     assert not isinstance(scalar, bool) and scalar is not None  # narrowed above
@@ -327,19 +334,3 @@ def _unknown(op: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(op, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown operator {op!r} (use one of {', '.join(allowed)}){hint}"
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
