@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -129,7 +130,8 @@ def unreachable(pg_config: DatabaseConfig) -> Iterator[TestClient]:
         db.configure(pg_config)
 
 
-def test_database_down_gives_503(unreachable: TestClient) -> None:
+def test_database_down_gives_503(unreachable: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     r = unreachable.get("/users")
     assert r.status_code == 503
     assert r.headers["retry-after"]
@@ -138,6 +140,8 @@ def test_database_down_gives_503(unreachable: TestClient) -> None:
     assert h.status_code == 503
     assert h.json()["database"] == "down"
     assert "s3cr3t" not in h.text and "s3cr3t" not in r.text
+    assert "database unavailable" in caplog.text
+    assert "s3cr3t" not in caplog.text
 
 
 def test_pool_exhausted_gives_503(pg_config: DatabaseConfig) -> None:
