@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -97,6 +98,12 @@ def _allow_read_tree(root: Path) -> None:
                 p.chmod(mode | extra)
 
 
+def _shared_buffers_mb() -> int:
+    """An eighth of the machine's memory, between 128 MB and 2 GB (the server runs on a laptop)."""
+    total_mb = psutil.virtual_memory().total // (1024 * 1024)
+    return int(min(max(total_mb // 8, 128), 2048))
+
+
 class EmbeddedPostgres:
     """One embedded PostgreSQL cluster in `data_dir`, shared by every process that uses it."""
 
@@ -148,6 +155,9 @@ class EmbeddedPostgres:
             if not holders and self._running(owner):
                 self._pg_ctl(owner, "stop", "-m", "fast", "-w", "-t", str(START_TIMEOUT_S))
                 logger.info("embedded PostgreSQL stopped")
+            if not holders:
+                # The socket folder lives in the shared temp dir: do not leave one per data dir.
+                shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def is_running(self) -> bool:
         """Whether the server of this data dir is up."""
@@ -249,6 +259,9 @@ class EmbeddedPostgres:
                 f"-k {shlex.quote(str(self.socket_dir))}",
                 "-c unix_socket_permissions=0700",
                 "-c max_connections=300",
+                # PostgreSQL's 128 MB default is smaller than the HNSW index of ~100k chunks;
+                # searches then read from disk and run at half speed.
+                f"-c shared_buffers={_shared_buffers_mb()}MB",
             ]
         )
         self._pg_ctl(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -100,8 +99,8 @@ MAX_CHUNKS_PER_DOCUMENT = 5_000
 MAX_BATCH_DOCUMENTS = 1_000
 MAX_EXTERNAL_ID_CHARS = 512
 
-# Vectors are JSON numbers only: a string such as "0.5" is an error, not silently converted.
-StrictNumber = Annotated[float, Field(strict=True)]
+# Vectors are finite JSON numbers only: "0.5" (a string) or NaN is an error, never converted.
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 ExternalId = Annotated[
     str,
@@ -122,13 +121,6 @@ def _no_nul(value: str, what: str) -> str:
     if "\x00" in value:
         raise ValueError(f"{what} must not contain NUL (\\u0000) characters")
     return value
-
-
-def _finite_vector(values: list[float], what: str) -> list[float]:
-    for i, v in enumerate(values):
-        if not math.isfinite(v):
-            raise ValueError(f"{what}[{i}] is {v}: values must be finite numbers")
-    return values
 
 
 def _check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
@@ -152,11 +144,6 @@ class ChunkIn(BaseModel):
     @classmethod
     def _text_ok(cls, v: str) -> str:
         return _no_nul(v, "chunk text")
-
-    @field_validator("embedding")
-    @classmethod
-    def _embedding_ok(cls, v: list[float]) -> list[float]:
-        return _finite_vector(v, "embedding")
 
 
 class DocumentCreate(BaseModel):
@@ -275,11 +262,6 @@ class SearchRequest(BaseModel):
         if not v.strip():
             raise ValueError("query must not be blank")
         return _no_nul(v, "query")
-
-    @field_validator("vector")
-    @classmethod
-    def _vector_ok(cls, v: list[float] | None) -> list[float] | None:
-        return None if v is None else _finite_vector(v, "vector")
 
     @model_validator(mode="after")
     def _has_input(self) -> SearchRequest:

@@ -92,7 +92,9 @@ def reembed(
         if progress is not None:
             progress(done, total)
     session.execute(text("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL"))
-    # Build the index once, after the bulk update: far faster than maintaining it row by row.
+    # Build the index once, after the bulk update: far faster than maintaining it row by row,
+    # and with enough memory for the graph (64 MB default: 196 s for 100k chunks, 1 GB: 43 s).
+    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
     session.execute(
         text(
             "CREATE INDEX ix_chunks_embedding_hnsw ON chunks"

@@ -30,9 +30,6 @@ def search(
         where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
     except FilterError as exc:
         raise InvalidInput(str(exc)) from exc
-    if session.get(User, user_id) is None:
-        raise UserNotFound(user_id)
-
     vector = None
     model = None
     if request.mode != "keyword":
@@ -42,15 +39,19 @@ def search(
             assert request.query is not None
             vector = embedder.embed([request.query])[0].tolist()
             model = embedder.name
-        # Iterative scans keep an HNSW scan going until enough rows pass the filters (pgvector
-        # >= 0.8); without it a selective filter silently returns fewer than k results.
-        ef = max(ef_search, q.candidate_count(request.k))
-        session.execute(
-            select(
-                func.set_config("hnsw.ef_search", str(min(ef, 1000)), True),
-                func.set_config("hnsw.iterative_scan", "relaxed_order", True),
-            )
+    # Iterative scans keep an HNSW scan going until enough rows pass the filters (pgvector
+    # >= 0.8); without it a selective filter silently returns fewer than k results.
+    # force_custom_plan: psycopg prepares a statement after 5 runs on a connection, and the
+    # generic plan PostgreSQL then picks ignores the actual vector and filter: a full scan, or
+    # an index scan that returns too few rows.
+    ef = max(ef_search, q.candidate_count(request.k))
+    session.execute(
+        select(
+            func.set_config("hnsw.ef_search", str(min(ef, 1000)), True),
+            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
+            func.set_config("plan_cache_mode", "force_custom_plan", True),
         )
+    )
 
     if request.mode == "semantic":
         assert vector is not None
@@ -85,4 +86,7 @@ def search(
         )
         for r in session.execute(stmt)
     ]
+    # No results may mean no such user: only then is the extra look-up worth it.
+    if not hits and session.get(User, user_id) is None:
+        raise UserNotFound(user_id)
     return SearchResponse(results=hits, mode=request.mode, model=model)
