@@ -45,6 +45,7 @@ def test_db_url_hides_password(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         hidden = CliRunner().invoke(app, ["db-url"])
         assert hidden.exit_code == 0
+        assert hidden.output.count("\n") == 1  # one line, even when long and piped
         assert "p@ss" not in hidden.output and "***" in hidden.output
         shown = CliRunner().invoke(app, ["db-url", "--show-password"])
         assert "p%40ss%3Aw%2Frd%23%25%3F%26%3D" in shown.output
@@ -103,6 +104,11 @@ def test_serve_health_sigterm_and_persistence(tmp_path: Path) -> None:
     try:
         wait_healthy(url, proc)
         assert [u["name"] for u in httpx.get(url + "/users").json()] == ["persist me"]
+        # A second server on the same port fails at once, with a message, before starting up.
+        second = run_cli("serve", "--port", str(port), data_dir=data_dir)
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        assert "Initializing" not in second.stdout
     finally:
         stop_serve(proc)
     assert not postgres_running(data_dir)

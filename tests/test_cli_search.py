@@ -53,6 +53,15 @@ def corpus(tmp_path: Path) -> Path:
     return root
 
 
+def test_create_user(pg_config: DatabaseConfig, client: TestClient) -> None:
+    r = cli(pg_config, "create-user", "김철수")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "created user 1 (김철수)"
+    assert client.get("/users").json() == [{"id": 1, "name": "김철수"}]
+    bad = cli(pg_config, "create-user", "x" * 51)
+    assert bad.returncode == 2 and "invalid name" in bad.stderr
+
+
 def test_ingest_search_and_rerun(
     client: TestClient, pg_config: DatabaseConfig, corpus: Path
 ) -> None:
@@ -61,6 +70,7 @@ def test_ingest_search_and_rerun(
     assert r.returncode == 1, r.stderr  # two bad files, reported, the rest stored
     assert "broken.json" in r.stderr and "empty.txt" in r.stderr
     assert "Traceback" not in r.stderr
+    assert "Initializing database" not in r.stdout  # stdout is the command's own output
     assert "4 documents inserted" in r.stdout
     assert "2 files failed" in r.stdout
 
@@ -85,7 +95,7 @@ def test_ingest_search_and_rerun(
     [
         (["search", "x", "--user", "1", "--filter", "{bad"], 2, "invalid search"),
         (["search", "x", "--user", "1", "--mode", "fuzzy"], 2, "invalid search"),
-        (["search", "x", "--user", "1", "--filter", '{"a": {"$bad": 1}}'], 1, "unknown operator"),
+        (["search", "x", "--user", "1", "--filter", '{"a": {"$bad": 1}}'], 2, "unknown operator"),
         (["search", "x", "--user", "999"], 1, "user 999 not found"),
         (["ingest", "/no/such/path", "--user", "1"], 1, "user 1 not found"),
         (["ingest", ".", "--user", "1", "-m", "novalue"], 2, "key=value"),

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,12 +32,13 @@ from pgsearch import db
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import EmbeddedPostgresError, bin_path, database_running
 from pgsearch.embedding import Embedder, get_embedder
-from pgsearch.errors import PgsearchError
+from pgsearch.errors import InvalidInput, PgsearchError
 from pgsearch.ingest.files import FileParseError, iter_files
 from pgsearch.models import User
-from pgsearch.schemas import SearchRequest, validation_message
+from pgsearch.schemas import SearchRequest, UserCreate, validation_message
 from pgsearch.services import index as index_service
 from pgsearch.services import search as search_service
+from pgsearch.services import users as users_service
 from pgsearch.services.index import ModelMismatch, check_model
 from pgsearch.services.ingest import ingest_files
 
@@ -47,8 +49,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: long lines (URLs, messages) stay whole when piped, instead of wrapping at 80 columns.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -84,7 +87,11 @@ def _terminate(signum: int, frame: object) -> None:
 
 @contextmanager
 def database(
-    config: DatabaseConfig, *, migrate: bool = True, check_embedder: bool = True
+    config: DatabaseConfig,
+    *,
+    migrate: bool = True,
+    check_embedder: bool = True,
+    verbose: bool = False,
 ) -> Iterator[None]:
     """The configured database, reachable (and migrated), for the duration of a command."""
     signal.signal(signal.SIGTERM, _terminate)
@@ -97,7 +104,13 @@ def database(
                 fail(f"cannot connect to {config.describe_target()}: {db.short_error(exc)}")
             if migrate:
                 try:
-                    db.init_database(echo=lambda msg: console.print(msg, highlight=False))
+                    # Progress lines for init-db and serve; other commands keep stdout for
+                    # their own output (a search table may be piped).
+                    db.init_database(
+                        echo=(lambda msg: console.print(msg, highlight=False))
+                        if verbose
+                        else (lambda _msg: None)
+                    )
                 except db.DatabaseInitError as exc:
                     fail(str(exc))
                 if check_embedder:
@@ -109,6 +122,21 @@ def database(
             yield
     except EmbeddedPostgresError as exc:
         fail(f"embedded PostgreSQL: {exc}")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before starting anything when the address is taken (e.g. a second `serve`)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}: {exc.strerror}")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror} (is pgsearch already running?)")
 
 
 def _is_loopback(host: str) -> bool:
@@ -136,8 +164,9 @@ def serve(
             "read and change every document. Set PGSEARCH_ADMIN_KEY (16+ characters) to require "
             "API keys, or serve on 127.0.0.1"
         )
+    _check_port_free(host, port)
     config = get_db_config()
-    with database(config):
+    with database(config, verbose=True):
         console.print(
             f"pgsearch on http://{host}:{port} (docs at /docs), database: "
             f"{config.describe_target()}",
@@ -164,7 +193,7 @@ def serve(
 @app.command("init-db")
 def init_db() -> None:
     """Enable pgvector and migrate the schema to the newest version."""
-    with database(get_db_config()):
+    with database(get_db_config(), verbose=True):
         pass
 
 
@@ -291,7 +320,7 @@ def ingest(
         console.print(
             f"{len(files)} files in {elapsed:.1f} s: {totals['inserted']} documents inserted, "
             f"{totals['updated']} updated, {totals['unchanged']} unchanged, "
-            f"{totals['failed']} files failed",
+            f"{totals['failed']} {'file' if totals['failed'] == 1 else 'files'} failed",
             highlight=False,
         )
     if totals["failed"]:
@@ -331,7 +360,7 @@ def search_command(
                     rrf_k=settings.hybrid_rrf_k,
                 )
         except PgsearchError as exc:
-            fail(exc.message)
+            fail(exc.message, code=2 if isinstance(exc, InvalidInput) else 1)
     if not response.results:
         console.print("no results")
         return
@@ -346,6 +375,21 @@ def search_command(
         snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
         table.add_row(str(i), f"{hit.score:.4f}", f"{name} #{hit.chunk_index}", snippet)
     console.print(table)
+
+
+@app.command("create-user")
+def create_user(
+    name: Annotated[str, typer.Argument(help="Display name (1-50 characters)")],
+) -> None:
+    """Create a user and print its id (what `ingest` and `search` take as --user)."""
+    try:
+        data = UserCreate(name=name)
+    except ValidationError as exc:
+        fail(f"invalid name: {validation_message(exc)}", code=2)
+    with database(get_db_config(), check_embedder=False):
+        with db.get_sessionmaker().begin() as session:
+            user = users_service.create_user(session, data=data)
+        console.print(f"created user {user.id} ({user.name})", highlight=False)
 
 
 @app.command()

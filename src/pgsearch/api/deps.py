@@ -69,14 +69,17 @@ def require_admin(principal: PrincipalDep) -> Principal:
     return principal
 
 
-def require_user_access(
-    principal: PrincipalDep, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> Principal:
-    """A user key reaches only its own user; anyone else's is "not found" (no enumeration)."""
+def owned_user_id(
+    principal: PrincipalDep,
+    user_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")],
+) -> int:
+    """The path's user id, if the caller may reach it; anyone else's is "not found"."""
     if not principal.admin and principal.user_id != user_id:
-        raise UserNotFound(user_id)
-    return principal
+        raise UserNotFound(user_id)  # same answer as a missing user: no enumeration
+    return user_id
 
 
 AdminDep = Depends(require_admin)
-UserAccessDep = Depends(require_user_access)
+# Declares the `user_id` path parameter once (declaring it in the route too would validate,
+# and report errors, twice).
+OwnUserId = Annotated[int, Depends(owned_user_id)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from pgsearch.api.deps import EmbedderDep, SessionDep, UserAccessDep
+from pgsearch.api.deps import EmbedderDep, OwnUserId, SessionDep
 from pgsearch.errors import InvalidInput
 from pgsearch.schemas import (
     BatchResult,
@@ -22,11 +22,8 @@ from pgsearch.schemas import (
 )
 from pgsearch.services import documents
 
-router = APIRouter(
-    prefix="/users/{user_id}/documents", tags=["documents"], dependencies=[UserAccessDep]
-)
+router = APIRouter(prefix="/users/{user_id}/documents", tags=["documents"])
 
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DocumentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -49,7 +46,7 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     responses={200: {"model": DocumentRead, "description": "Replaced or unchanged"}},
 )
 def create_document(
-    db: SessionDep, embedder: EmbedderDep, user_id: UserId, body: DocumentCreate
+    db: SessionDep, embedder: EmbedderDep, user_id: OwnUserId, body: DocumentCreate
 ) -> DocumentRead | JSONResponse:
     """Store a document (201); an existing `external_id` is replaced or left unchanged (200)."""
     result = documents.store_documents(
@@ -63,7 +60,7 @@ def create_document(
 
 @router.post("/batch", response_model=BatchResult)
 def create_documents(
-    db: SessionDep, embedder: EmbedderDep, user_id: UserId, body: DocumentBatch
+    db: SessionDep, embedder: EmbedderDep, user_id: OwnUserId, body: DocumentBatch
 ) -> BatchResult:
     """Store up to 1,000 documents at once: all of them, or none on any error."""
     result = documents.store_documents(
@@ -80,7 +77,7 @@ def create_documents(
 @router.get("", response_model=DocumentPage)
 def list_documents(
     db: SessionDep,
-    user_id: UserId,
+    user_id: OwnUserId,
     after: Annotated[
         int, Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page")
     ] = 0,
@@ -100,7 +97,7 @@ def list_documents(
 
 
 @router.post("/delete", response_model=DeleteResult)
-def delete_by_filter(db: SessionDep, user_id: UserId, body: DeleteByFilter) -> DeleteResult:
+def delete_by_filter(db: SessionDep, user_id: OwnUserId, body: DeleteByFilter) -> DeleteResult:
     """Delete every document of the user whose metadata match `filter`."""
     return DeleteResult(
         deleted=documents.delete_documents(db, user_id=user_id, filter_spec=body.filter)
@@ -108,7 +105,7 @@ def delete_by_filter(db: SessionDep, user_id: UserId, body: DeleteByFilter) -> D
 
 
 @router.get("/{document_id:int}", response_model=DocumentDetail)
-def get_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> DocumentDetail:
+def get_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentId) -> DocumentDetail:
     """One document, with its text."""
     return DocumentDetail.model_validate(
         documents.get_document(db, user_id=user_id, document_id=document_id)
@@ -116,7 +113,7 @@ def get_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> Do
 
 
 @router.delete("/{document_id:int}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(db: SessionDep, user_id: UserId, document_id: DocumentId) -> Response:
+def delete_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentId) -> Response:
     """Delete one document."""
     documents.delete_document(db, user_id=user_id, document_id=document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from pgsearch.api.deps import AdminDep, SessionDep, UserAccessDep
+from pgsearch.api.deps import AdminDep, OwnUserId, SessionDep
 from pgsearch.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from pgsearch.services import keys
 
@@ -27,15 +27,18 @@ def create_key(db: SessionDep, user_id: UserId, body: ApiKeyCreate | None = None
     return ApiKeyCreated(**ApiKeyRead.model_validate(issued.key).model_dump(), key=issued.secret)
 
 
-@router.get("", response_model=list[ApiKeyRead], dependencies=[UserAccessDep])
-def list_keys(db: SessionDep, user_id: UserId) -> list[ApiKeyRead]:
+@router.get("", response_model=list[ApiKeyRead])
+def list_keys(db: SessionDep, user_id: OwnUserId) -> list[ApiKeyRead]:
     """The user's keys, identified by prefix (secrets are never shown again)."""
     return [ApiKeyRead.model_validate(k) for k in keys.list_keys(db, user_id)]
 
 
-@router.delete("/{key_id:int}", response_model=ApiKeyRead, dependencies=[UserAccessDep])
+@router.delete(
+    "/{key_id:int}",
+    response_model=ApiKeyRead,
+)
 def revoke_key(
-    db: SessionDep, user_id: UserId, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    db: SessionDep, user_id: OwnUserId, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> ApiKeyRead:
     """Revoke a key: it stops working at once."""
     return ApiKeyRead.model_validate(keys.revoke_key(db, user_id, key_id))

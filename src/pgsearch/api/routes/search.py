@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path
-
-from pgsearch.api.deps import EmbedderDep, SessionDep, SettingsDep, UserAccessDep
+from pgsearch.api.deps import EmbedderDep, OwnUserId, SessionDep, SettingsDep
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
-router = APIRouter(prefix="/users/{user_id}", tags=["search"], dependencies=[UserAccessDep])
+router = APIRouter(prefix="/users/{user_id}", tags=["search"])
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -18,7 +16,7 @@ def search(
     db: SessionDep,
     embedder: EmbedderDep,
     settings: SettingsDep,
-    user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user_id: OwnUserId,
     body: SearchRequest,
 ) -> SearchResponse:
     """Semantic, keyword or hybrid (default) search over the user's documents."""

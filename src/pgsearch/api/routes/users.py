@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from pgsearch.api.deps import AdminDep, SessionDep, UserAccessDep
+from pgsearch.api.deps import AdminDep, OwnUserId, SessionDep
 from pgsearch.schemas import UserCreate, UserRead, UserUpdate
 from pgsearch.services import users
 
@@ -34,8 +34,8 @@ def create_user(db: SessionDep, body: UserCreate) -> UserRead:
     return UserRead.model_validate(users.create_user(db, data=body))
 
 
-@router.get("/{user_id}", response_model=UserRead, dependencies=[UserAccessDep])
-def get_user(db: SessionDep, user_id: UserId) -> UserRead:
+@router.get("/{user_id}", response_model=UserRead)
+def get_user(db: SessionDep, user_id: OwnUserId) -> UserRead:
     """One user."""
     return UserRead.model_validate(users.get_user(db, user_id))
 
