@@ -29,6 +29,15 @@ def test_pagination(client: TestClient) -> None:
     assert len(client.get("/users").json()) == 5
 
 
+def test_unknown_query_parameter(client: TestClient) -> None:
+    r = client.get("/users", params={"limt": 5})
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"]
+        == "unknown query parameter(s) 'limt'; this endpoint takes: limit, offset"
+    )
+
+
 @pytest.mark.parametrize(
     "params",
     [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "ten"}, {"offset": 2**40}],

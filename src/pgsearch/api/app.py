@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
+from pgsearch.api.deps import reject_unknown_query_params
 from pgsearch.api.errors import install_error_handlers
 from pgsearch.api.limits import BodySizeLimit
 from pgsearch.api.routes import documents, health, keys, search, users
@@ -41,6 +44,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded database if needed, migrate, and clean up on shutdown."""
     config = db.get_config()
+    # Threads must outnumber database sessions, so a request holding a connection can always
+    # get a thread to finish and give it back.
+    threads = anyio.to_thread.current_default_thread_limiter()
+    threads.total_tokens = max(threads.total_tokens, app.state.db_slots.total_tokens + 10)
     server = get_embedded(config) if config.embedded else None
     if server is not None:
         server.start()
@@ -69,11 +76,15 @@ def create_app() -> FastAPI:
     """Build the application (no I/O happens here)."""
     app = FastAPI(
         responses=ERROR_RESPONSES,
+        dependencies=[Depends(reject_unknown_query_params)],
         title="pgsearch",
         version=__version__,
         summary="Semantic + keyword search on PostgreSQL and pgvector",
         lifespan=lifespan,
     )
+    # Sessions at once (see api/deps.py): the pool's capacity.
+    config = db.get_config()
+    app.state.db_slots = anyio.CapacityLimiter(config.DB_POOL_SIZE + config.DB_MAX_OVERFLOW)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     app.include_router(health.router)

@@ -3,26 +3,52 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+import anyio
+from fastapi import Depends, Path, Request
+from fastapi.concurrency import contextmanager_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
 from pgsearch.db import get_db
 from pgsearch.embedding import Embedder, get_embedder
-from pgsearch.errors import Forbidden, Unauthorized, UserNotFound
+from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
 from pgsearch.services.keys import verify_key
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """`get_db()` for requests, with at most as many sessions at once as the pool has connections.
+
+    Sync endpoints run in a bounded thread pool. Uncapped, requests waiting for a pooled
+    connection take every thread, while the requests that hold connections wait for a thread to
+    commit and return them: a deadlock only the pool timeout breaks (503s under load). Waiting
+    for a slot here costs no thread.
+    """
+    limiter: anyio.CapacityLimiter = request.app.state.db_slots
+    async with limiter, contextmanager_in_threadpool(contextmanager(get_db)()) as session:
+        yield session
+
 
 # scope="function": commit/rollback happen before the response is sent, so a client is never
 # told "created" for a write whose commit then failed.
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
-def current_embedder(settings: SettingsDep) -> Embedder:
+async def settings() -> Settings:
+    """The product settings (async: a sync dependency would take a worker thread)."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+
+
+async def current_embedder(settings: SettingsDep) -> Embedder:
     """The configured built-in embedding model (loaded on first use)."""
     return get_embedder(settings.embedding_model)
 
@@ -77,6 +103,36 @@ def owned_user_id(
     if not principal.admin and principal.user_id != user_id:
         raise UserNotFound(user_id)  # same answer as a missing user: no enumeration
     return user_id
+
+
+def _query_names(request: Request, route: APIRoute) -> frozenset[str]:
+    """The query parameters the operation documents (read from the app's OpenAPI, once)."""
+    key = (route.path_format, request.method)
+    names = _QUERY_NAMES.get(key)
+    if names is None:
+        operation = request.app.openapi()["paths"][route.path_format][request.method.lower()]
+        params = operation.get("parameters", [])
+        names = frozenset(p["name"] for p in params if p["in"] == "query")
+        _QUERY_NAMES[key] = names
+    return names
+
+
+_QUERY_NAMES: dict[tuple[str, str], frozenset[str]] = {}
+
+
+async def reject_unknown_query_params(request: Request) -> None:
+    """A misspelt query parameter (`?limt=5`) is an error, not silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    allowed = _query_names(request, route)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise InvalidInput(
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))}; this endpoint takes: "
+            f"{takes}"
+        )
 
 
 AdminDep = Depends(require_admin)

@@ -1,22 +1,51 @@
 """Search statements: semantic (pgvector HNSW), keyword (full text) and hybrid (RRF), each one SQL.
 
 Every statement returns one row per document (its best chunk), best first, with the columns
-`document_id, external_id, chunk_index, text, score, metadata`.
+`document_id, external_id, chunk_index, text, score, metadata`. Values are bound parameters
+(`search_params()`), so a statement without a metadata filter is built once and reused: building
+it costs more Python time than PostgreSQL needs to run it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import CTE, ColumnElement, Select, Text, cast, func, literal, select
+import numpy as np
+from numpy.typing import NDArray
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.sql.functions import coalesce
 
 from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
 
+Mode = Literal["semantic", "keyword", "hybrid"]
+
 # Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
 RRF_K = 60
+
+USER_ID = bindparam("user_id", type_=Integer)
+QUERY_VECTOR = bindparam("query_vector", type_=Vector())
+QUERY_TEXT = bindparam("query_text", type_=Text)
+K = bindparam("k", type_=Integer)
+CANDIDATES = bindparam("candidates", type_=Integer)
+SEMANTIC_WEIGHT = bindparam("semantic_weight", type_=Float)
+KEYWORD_WEIGHT = bindparam("keyword_weight", type_=Float)
+RRF_CONSTANT = bindparam("rrf_k", type_=Integer)
 
 
 def candidate_count(k: int) -> int:
@@ -24,54 +53,86 @@ def candidate_count(k: int) -> int:
     return min(max(4 * k, 40), 1000)
 
 
-def _filtered_chunks(
-    user_id: int, where: ColumnElement[bool] | None
-) -> tuple[list[ColumnElement[bool]], bool]:
-    """Conditions restricting chunks to one user (and a metadata filter, via a join)."""
-    conditions: list[ColumnElement[bool]] = [Chunk.user_id == user_id]
+def search_params(
+    *,
+    user_id: int,
+    k: int,
+    vector: Sequence[float] | NDArray[np.float32] | None = None,
+    query: str | None = None,
+    semantic_weight: float = 1.0,
+    keyword_weight: float = 1.0,
+    rrf_k: int = RRF_K,
+) -> dict[str, Any]:
+    """Values for the bound parameters of the statements below."""
+    return {
+        "user_id": user_id,
+        "k": k,
+        "candidates": candidate_count(k),
+        "query_vector": vector,
+        "query_text": query,
+        "semantic_weight": semantic_weight,
+        "keyword_weight": keyword_weight,
+        "rrf_k": rrf_k,
+    }
+
+
+def statement(mode: Mode, where: ColumnElement[bool] | None = None) -> Select[Any]:
+    """The search statement for `mode`, restricted by a compiled metadata filter if given."""
+    if where is None:
+        return _unfiltered(mode)
+    return _build(mode, where)
+
+
+@functools.cache
+def _unfiltered(mode: Mode) -> Select[Any]:
+    return _build(mode, None)
+
+
+def _build(mode: Mode, where: ColumnElement[bool] | None) -> Select[Any]:
+    if mode == "semantic":
+        return semantic_search(where)
+    if mode == "keyword":
+        return keyword_search(where)
+    return hybrid_search(where)
+
+
+def _restrict(stmt: Select[Any], where: ColumnElement[bool] | None) -> Select[Any]:
+    """Limit chunks to the user (and to documents matching a metadata filter, via a join)."""
+    stmt = stmt.where(Chunk.user_id == USER_ID)
     if where is not None:
-        conditions.append(where)
-    return conditions, where is not None
+        stmt = stmt.join(Document, Document.id == Chunk.document_id).where(where)
+    return stmt
 
 
-def semantic_candidates(
-    user_id: int, vector: Sequence[float], *, limit: int, where: ColumnElement[bool] | None
-) -> CTE:
-    """The `limit` nearest chunks by cosine distance (served by the HNSW index)."""
-    distance = Chunk.embedding.cosine_distance(vector)
-    conditions, join = _filtered_chunks(user_id, where)
+def semantic_candidates(where: ColumnElement[bool] | None) -> CTE:
+    """The nearest chunks by cosine distance (served by the HNSW index)."""
+    distance = Chunk.embedding.cosine_distance(QUERY_VECTOR)
     stmt = select(Chunk.id.label("chunk_id"), Chunk.document_id, distance.label("distance"))
-    if join:
-        stmt = stmt.join(Document, Document.id == Chunk.document_id)
-    stmt = stmt.where(*conditions).order_by(distance).limit(limit)
+    stmt = _restrict(stmt, where).order_by(distance).limit(CANDIDATES)
     # MATERIALIZED: with iterative index scans the order is only approximately right, so the
     # candidates are collected first and ranked again below.
     return stmt.cte("semantic_candidates").prefix_with("MATERIALIZED")
 
 
-def or_tsquery(query: str) -> ColumnElement[Any]:
+def or_tsquery() -> ColumnElement[Any]:
     """The query's words OR-ed together: rank every chunk that has any of them.
 
     `plainto_tsquery` ANDs the words, so a natural-language query matches almost nothing;
     OR-ing and ranking behaves like classic keyword search engines.
     """
     config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
-    anded = cast(func.plainto_tsquery(config, query), Text)
+    anded = cast(func.plainto_tsquery(config, QUERY_TEXT), Text)
     return cast(func.replace(anded, "&", "|"), TSQUERY)
 
 
-def keyword_candidates(
-    user_id: int, query: str, *, limit: int, where: ColumnElement[bool] | None
-) -> CTE:
-    """The `limit` best chunks by full-text rank (served by the GIN index on `tsv`)."""
-    tsquery = or_tsquery(query)
+def keyword_candidates(where: ColumnElement[bool] | None) -> CTE:
+    """The best chunks by full-text rank (served by the GIN index on `tsv`)."""
+    tsquery = or_tsquery()
     # Normalisation 1: divide by 1 + log(length), so long chunks do not win by size alone.
     rank = func.ts_rank(Chunk.tsv, tsquery, 1)
-    conditions, join = _filtered_chunks(user_id, where)
     stmt = select(Chunk.id.label("chunk_id"), Chunk.document_id, rank.label("rank"))
-    if join:
-        stmt = stmt.join(Document, Document.id == Chunk.document_id)
-    stmt = stmt.where(Chunk.tsv.op("@@")(tsquery), *conditions).order_by(rank.desc()).limit(limit)
+    stmt = _restrict(stmt.where(Chunk.tsv.op("@@")(tsquery)), where)
+    stmt = stmt.order_by(rank.desc()).limit(CANDIDATES)
     return stmt.cte("keyword_candidates").prefix_with("MATERIALIZED")
 
 
@@ -96,7 +157,7 @@ def _best_per_document(candidates: CTE, name: str) -> CTE:
     )
 
 
-def _with_details(ranked: Select[*tuple[Any, ...]], k: int) -> Select[Any]:
+def _with_details(ranked: Select[*tuple[Any, ...]]) -> Select[Any]:
     """Join chunk text and document fields onto (chunk_id, document_id, score) rows."""
     r = ranked.subquery("ranked")
     return (
@@ -111,59 +172,42 @@ def _with_details(ranked: Select[*tuple[Any, ...]], k: int) -> Select[Any]:
         .join(Chunk, Chunk.id == r.c.chunk_id)
         .join(Document, Document.id == r.c.document_id)
         .order_by(r.c.score.desc(), r.c.document_id)
-        .limit(k)
+        .limit(K)
     )
 
 
-def semantic_search(
-    user_id: int, vector: Sequence[float], *, k: int, where: ColumnElement[bool] | None
-) -> Select[Any]:
+def semantic_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     """Nearest documents by their best chunk; score = cosine similarity."""
-    cand = semantic_candidates(user_id, vector, limit=candidate_count(k), where=where)
-    best = _best_per_document(cand, "semantic")
+    best = _best_per_document(semantic_candidates(where), "semantic")
     ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
-    return _with_details(ranked, k)
+    return _with_details(ranked)
 
 
-def keyword_search(
-    user_id: int, query: str, *, k: int, where: ColumnElement[bool] | None
-) -> Select[Any]:
+def keyword_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     """Documents by full-text rank of their best chunk; score = ts_rank."""
-    cand = keyword_candidates(user_id, query, limit=candidate_count(k), where=where)
-    best = _best_per_document(cand, "keyword")
+    best = _best_per_document(keyword_candidates(where), "keyword")
     ranked = select(best.c.chunk_id, best.c.document_id, best.c.rank.label("score"))
-    return _with_details(ranked, k)
+    return _with_details(ranked)
 
 
-def hybrid_search(
-    user_id: int,
-    query: str,
-    vector: Sequence[float],
-    *,
-    k: int,
-    where: ColumnElement[bool] | None,
-    semantic_weight: float,
-    keyword_weight: float,
-    rrf_k: int = RRF_K,
-) -> Select[Any]:
+def hybrid_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
-    n = candidate_count(k)
-    sem = _best_per_document(semantic_candidates(user_id, vector, limit=n, where=where), "semantic")
-    kw = _best_per_document(keyword_candidates(user_id, query, limit=n, where=where), "keyword")
+    sem = _best_per_document(semantic_candidates(where), "semantic")
+    kw = _best_per_document(keyword_candidates(where), "keyword")
 
-    def rrf(rank: ColumnElement[Any], weight: float) -> ColumnElement[float]:
+    def rrf(rank: ColumnElement[Any], weight: ColumnElement[float]) -> ColumnElement[float]:
         # A document missing from one ranking gets nothing from it.
-        return coalesce(literal(weight) / (rrf_k + rank), 0.0)
+        return coalesce(weight / (RRF_CONSTANT + rank), 0.0)
 
     fused = (
         select(
             coalesce(sem.c.chunk_id, kw.c.chunk_id).label("chunk_id"),
             coalesce(sem.c.document_id, kw.c.document_id).label("document_id"),
-            (rrf(sem.c.doc_rank, semantic_weight) + rrf(kw.c.doc_rank, keyword_weight)).label(
+            (rrf(sem.c.doc_rank, SEMANTIC_WEIGHT) + rrf(kw.c.doc_rank, KEYWORD_WEIGHT)).label(
                 "score"
             ),
         )
         .select_from(sem)
         .join(kw, sem.c.document_id == kw.c.document_id, full=True)
     )
-    return _with_details(fused, k)
+    return _with_details(fused)

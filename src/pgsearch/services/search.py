@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,14 +32,14 @@ def search(
         where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
     except FilterError as exc:
         raise InvalidInput(str(exc)) from exc
-    vector = None
+    vector: NDArray[np.float32] | None = None
     model = None
     if request.mode != "keyword":
         if request.vector is not None:
-            vector = check_vector(request.vector, dim=embedder.dim, what="vector").tolist()
+            vector = check_vector(request.vector, dim=embedder.dim, what="vector")
         else:
             assert request.query is not None
-            vector = embedder.embed([request.query])[0].tolist()
+            vector = embedder.embed([request.query])[0]
             model = embedder.name
     # Iterative scans keep an HNSW scan going until enough rows pass the filters (pgvector
     # >= 0.8); without it a selective filter silently returns fewer than k results.
@@ -45,7 +47,10 @@ def search(
     # generic plan PostgreSQL then picks ignores the actual vector and filter: a full scan, or
     # an index scan that returns too few rows.
     ef = max(ef_search, q.candidate_count(request.k))
-    session.execute(
+    # Core execution on the session's connection: these rows are not ORM objects, and the ORM
+    # layer would only add per-query overhead.
+    conn = session.connection()
+    conn.execute(
         select(
             func.set_config("hnsw.ef_search", str(min(ef, 1000)), True),
             func.set_config("hnsw.iterative_scan", "relaxed_order", True),
@@ -53,28 +58,18 @@ def search(
         )
     )
 
-    if request.mode == "semantic":
-        assert vector is not None
-        stmt = q.semantic_search(user_id, vector, k=request.k, where=where)
-    elif request.mode == "keyword":
-        assert request.query is not None
-        stmt = q.keyword_search(user_id, request.query, k=request.k, where=where)
-    else:
-        assert vector is not None
-        if request.query is None:
-            # Hybrid with a vector only: nothing to match keywords with, rank semantically.
-            stmt = q.semantic_search(user_id, vector, k=request.k, where=where)
-        else:
-            stmt = q.hybrid_search(
-                user_id,
-                request.query,
-                vector,
-                k=request.k,
-                where=where,
-                semantic_weight=semantic_weight,
-                keyword_weight=keyword_weight,
-                rrf_k=rrf_k,
-            )
+    mode: q.Mode = request.mode
+    if mode == "hybrid" and request.query is None:
+        mode = "semantic"  # a vector only: nothing to match keywords with
+    params = q.search_params(
+        user_id=user_id,
+        k=request.k,
+        vector=vector,
+        query=request.query,
+        semantic_weight=semantic_weight,
+        keyword_weight=keyword_weight,
+        rrf_k=rrf_k,
+    )
     hits = [
         SearchHit(
             document_id=r.document_id,
@@ -84,7 +79,7 @@ def search(
             score=float(r.score),
             metadata=r.metadata,
         )
-        for r in session.execute(stmt)
+        for r in conn.execute(q.statement(mode, where), params)
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits and session.get(User, user_id) is None:
