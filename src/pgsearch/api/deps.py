@@ -1,4 +1,7 @@
-"""FastAPI dependencies: database session, settings, embedder and who is calling."""
+"""FastAPI dependencies: database session, settings, embedder and who is calling.
+
+Dependencies without blocking I/O are `async def`: a sync one costs a worker-thread hop.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Path, Request
-from fastapi.concurrency import contextmanager_in_threadpool
+from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -66,7 +69,7 @@ class Principal:
     user_id: int | None = None
 
 
-def current_principal(
+async def current_principal(
     settings: SettingsDep,
     db: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -79,7 +82,7 @@ def current_principal(
     token = credentials.credentials
     if hmac.compare_digest(token.encode(), settings.admin_key.get_secret_value().encode()):
         return Principal(admin=True)
-    key = verify_key(db, token)
+    key = await run_in_threadpool(verify_key, db, token)
     if key is None:
         raise Unauthorized("invalid or revoked API key")
     return Principal(admin=False, user_id=key.user_id)
@@ -88,14 +91,14 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     """Only the admin key may manage users and issue keys."""
     if not principal.admin:
         raise Forbidden("this endpoint needs the admin key")
     return principal
 
 
-def owned_user_id(
+async def owned_user_id(
     principal: PrincipalDep,
     user_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")],
 ) -> int:
