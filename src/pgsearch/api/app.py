@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
@@ -74,7 +75,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the application (no I/O happens here)."""
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc served from files in a wheel, not a CDN, so the API docs
+    # work on a machine without internet like the rest of pgsearch.
+    app = FastAPIOffline(
         responses=ERROR_RESPONSES,
         dependencies=[Depends(reject_unknown_query_params)],
         title="pgsearch",
