@@ -360,8 +360,10 @@ def service_sql_caller(
 ) -> Callable[[int], list[int]]:
     """The service's own semantic SQL, compiled once and run raw: the same SQL, no Python layer."""
     stmt = search_query.statement("semantic")
-    sql = str(stmt.compile(dialect=db.get_engine().dialect))
-    params = search_query.search_params(user_id=user_id, k=k)
+    compiled = stmt.compile(dialect=db.get_engine().dialect)
+    sql = str(compiled)
+    # The statement's own literals (e.g. `pos = 1`) plus the search's values.
+    params = {**compiled.params, **search_query.search_params(user_id=user_id, k=k)}
     col = list(stmt.selected_columns.keys()).index("external_id")
 
     def call(i: int) -> list[int]:
