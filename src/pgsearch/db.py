@@ -18,10 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from pgsearch.config import DatabaseConfig, get_db_config
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached (or the pool has no free connection)."""
-
-
 class DatabaseInitError(RuntimeError):
     """`init_database()` failed; the message says at which step and why."""
 

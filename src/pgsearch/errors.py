@@ -42,9 +42,3 @@ class Forbidden(PgsearchError):
     """Valid credentials that may not do this."""
 
     status_code = 403
-
-
-class Conflict(PgsearchError):
-    """The request conflicts with stored state."""
-
-    status_code = 409

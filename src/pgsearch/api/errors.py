@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pgsearch.db import DatabaseUnavailable
 from pgsearch.errors import PgsearchError
 
 logger = logging.getLogger(__name__)
@@ -106,5 +105,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PgsearchError, _domain_error)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(OperationalError, _db_unavailable)
-    app.add_exception_handler(DatabaseUnavailable, _db_unavailable)
     app.add_exception_handler(DBAPIError, _dbapi_error)
