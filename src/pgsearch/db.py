@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pgsearch.config import DatabaseConfig, get_db_config
+from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 
 
 class DatabaseInitError(RuntimeError):
@@ -39,11 +39,24 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
         pool_timeout=config.DB_POOL_TIMEOUT,
         # Bound parameters may be users' documents: keep them out of error messages and logs.
         hide_parameters=not config.DEBUG,
-        connect_args={
-            "options": f"-c statement_timeout={config.DB_STATEMENT_TIMEOUT_MS}",
-            "application_name": "pgsearch",
-        },
+        connect_args={"options": _session_options(config), "application_name": "pgsearch"},
     )
+
+
+def _session_options(config: DatabaseConfig) -> str:
+    """Server settings for every pooled connection (set at connect: no round trip per query)."""
+    options = {
+        "statement_timeout": str(config.DB_STATEMENT_TIMEOUT_MS),
+        # Iterative HNSW scans (pgvector >= 0.8) continue until enough rows pass a filter;
+        # without them a selective filter silently returns fewer than k results.
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(get_settings().hnsw_ef_search),
+        # psycopg prepares a statement after 5 runs on a connection; the generic plan
+        # PostgreSQL then picks ignores the actual vector and filter (a full scan, or an index
+        # scan that returns too few rows). Plan every execution for its values.
+        "plan_cache_mode": "force_custom_plan",
+    }
+    return " ".join(f"-c {name}={value}" for name, value in options.items())
 
 
 def configure(config: DatabaseConfig | None = None) -> Engine:

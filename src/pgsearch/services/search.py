@@ -41,22 +41,14 @@ def search(
             assert request.query is not None
             vector = embedder.embed([request.query])[0]
             model = embedder.name
-    # Iterative scans keep an HNSW scan going until enough rows pass the filters (pgvector
-    # >= 0.8); without it a selective filter silently returns fewer than k results.
-    # force_custom_plan: psycopg prepares a statement after 5 runs on a connection, and the
-    # generic plan PostgreSQL then picks ignores the actual vector and filter: a full scan, or
-    # an index scan that returns too few rows.
-    ef = max(ef_search, q.candidate_count(request.k))
     # Core execution on the session's connection: these rows are not ORM objects, and the ORM
-    # layer would only add per-query overhead.
+    # layer would only add per-query overhead. Iterative scans and custom plans are set on
+    # every pooled connection (db.py); only a candidate list longer than the configured
+    # ef_search needs a setting of its own (HNSW returns at most ef_search rows per scan pass).
     conn = session.connection()
-    conn.execute(
-        select(
-            func.set_config("hnsw.ef_search", str(min(ef, 1000)), True),
-            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
-            func.set_config("plan_cache_mode", "force_custom_plan", True),
-        )
-    )
+    candidates = q.candidate_count(request.k)
+    if request.mode != "keyword" and candidates > ef_search:
+        conn.execute(select(func.set_config("hnsw.ef_search", str(min(candidates, 1000)), True)))
 
     mode: q.Mode = request.mode
     if mode == "hybrid" and request.query is None:
