@@ -11,20 +11,16 @@ the API stores them; a query scores a hit when its document is among the top k r
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bench.common import bench_database
 from bench.corpus import CorpusDoc, CorpusQuery, load_corpus
 from pgsearch import db
-from pgsearch.config import DatabaseConfig, Settings
-from pgsearch.embedded import get_embedded
+from pgsearch.config import Settings
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.models import User
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
@@ -89,30 +85,13 @@ def evaluate(
     return Scores(r1 / n, r5 / n, mrr / n)
 
 
-@contextmanager
-def scratch_database() -> Iterator[None]:
-    """A throwaway embedded PostgreSQL, migrated, for the duration of the block."""
-    with tempfile.TemporaryDirectory(prefix="pgsearch-bench-") as tmp:
-        os.environ.update(DB_HOST="", DB_DATA_DIR=str(Path(tmp) / "data"))
-        config = DatabaseConfig()
-        server = get_embedded(config)
-        server.start()
-        try:
-            db.configure(config)
-            db.init_database(echo=lambda _: None)
-            yield
-        finally:
-            db.dispose()
-            server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="minilm")
     args = parser.parse_args()
     docs, queries = load_corpus()
     embedder = get_embedder(args.model)
-    with scratch_database(), db.get_sessionmaker().begin() as session:
+    with bench_database(), db.get_sessionmaker().begin() as session:
         t0 = time.perf_counter()
         uid = ingest(session, docs, embedder)
         print(
