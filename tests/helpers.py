@@ -42,6 +42,20 @@ def vec_doc(text: str, vector: list[float], **extra: Any) -> dict[str, Any]:
     return {"text": text, "chunks": [{"text": text, "embedding": vector}], **extra}
 
 
+def run_pgsearch(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the `pgsearch` CLI in a subprocess (the real entry point, real exit codes)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pgsearch.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
 def start_serve(env: dict[str, str], port: int, *, cwd: Path) -> subprocess.Popen[str]:
     """`pgsearch serve` as a real subprocess (output kept for failure messages)."""
     return subprocess.Popen(

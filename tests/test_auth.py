@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sqlalchemy import text
 from pgsearch import db
 from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig, Settings, get_settings
-from tests.helpers import unit, vec_doc
+from tests.helpers import run_pgsearch, unit, vec_doc
 
 ADMIN = "admin-key-0123456789-abcdef"
 
@@ -166,13 +165,7 @@ def test_serve_refuses_public_interface_without_auth(tmp_path: Path) -> None:
         "DB_DATA_DIR": str(tmp_path / "d"),
         "PGSEARCH_ADMIN_KEY": "",
     }
-    r = subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", "serve", "--host", "0.0.0.0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = run_pgsearch("serve", "--host", "0.0.0.0", env=env)
     assert r.returncode == 1
     assert "PGSEARCH_ADMIN_KEY" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "d").exists()  # refused before starting anything
@@ -180,13 +173,7 @@ def test_serve_refuses_public_interface_without_auth(tmp_path: Path) -> None:
 
 def test_cli_rejects_short_admin_key_without_echoing_it(tmp_path: Path) -> None:
     env = {**os.environ, "PGSEARCH_ADMIN_KEY": "tiny-secret"}
-    r = subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", "db-url"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = run_pgsearch("db-url", env=env)
     assert r.returncode == 1
     assert "at least 16 characters" in r.stderr and "tiny-secret" not in r.stderr
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pgsearch.cli import app
-from tests.helpers import start_serve, stop_serve, wait_healthy
+from tests.helpers import run_pgsearch, start_serve, stop_serve, wait_healthy
 from tests.pgserver import free_port
 
 HOSTILE = "p@ss:w/rd#%?&="
@@ -22,14 +21,7 @@ def run_cli(
     *args: str, data_dir: Path, timeout: float = 120, **env: str
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=data_dir.parent,
-    )
+    return run_pgsearch(*args, env=full_env, cwd=data_dir.parent, timeout=timeout)
 
 
 def postgres_running(data_dir: Path) -> bool:

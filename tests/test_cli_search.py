@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from pgsearch.config import DatabaseConfig
-from tests.helpers import make_user
+from tests.helpers import make_user, run_pgsearch
 
 
 def cli(config: DatabaseConfig, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -24,13 +23,7 @@ def cli(config: DatabaseConfig, *args: str, **env: str) -> subprocess.CompletedP
         "COLUMNS": "200",
         **env,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_pgsearch(*args, env=full_env)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from fastapi.testclient import TestClient
 from pgsearch import db
 from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig
+from tests.helpers import run_pgsearch
 from tests.pgserver import TcpPostgres
 
 HOSTILE = "p@ss:w/rd#%?&="
@@ -55,14 +54,7 @@ def test_users_api_on_external_server(tcp_server: TcpPostgres) -> None:
 
 def test_wrong_password_is_a_clear_cli_error(tcp_server: TcpPostgres, tmp_path: Path) -> None:
     env = {**os.environ, **external_env(tcp_server), "DB_PASSWORD": "wrong"}
-    r = subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", "init-db"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = run_pgsearch("init-db", env=env, cwd=tmp_path)
     assert r.returncode == 1
     assert f"127.0.0.1:{tcp_server.port}" in r.stderr
     assert "Traceback" not in r.stderr
@@ -72,14 +64,7 @@ def test_wrong_password_is_a_clear_cli_error(tcp_server: TcpPostgres, tmp_path: 
 
 def test_cli_init_db_on_external_server(tcp_server: TcpPostgres, tmp_path: Path) -> None:
     env = {**os.environ, **external_env(tcp_server)}
-    r = subprocess.run(
-        [sys.executable, "-m", "pgsearch.cli", "init-db"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    r = run_pgsearch("init-db", env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "✓ pgvector extension enabled" in r.stdout
     assert HOSTILE not in r.stdout + r.stderr
