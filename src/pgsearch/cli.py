@@ -32,9 +32,8 @@ from pgsearch import db
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import EmbeddedPostgresError, bin_path, database_running
 from pgsearch.embedding import Embedder, get_embedder
-from pgsearch.errors import InvalidInput, PgsearchError
+from pgsearch.errors import InvalidInput, PgsearchError, UserNotFound
 from pgsearch.ingest.files import FileParseError, iter_files
-from pgsearch.models import User
 from pgsearch.schemas import SearchRequest, UserCreate, validation_message
 from pgsearch.services import index as index_service
 from pgsearch.services import search as search_service
@@ -246,8 +245,10 @@ def _parse_metadata(pairs: list[str]) -> dict[str, Any]:
 
 def _require_user(user_id: int) -> None:
     with db.get_sessionmaker()() as session:
-        if session.get(User, user_id) is None:
-            fail(f"user {user_id} not found (create one with POST /users)")
+        try:
+            users_service.get_user(session, user_id)
+        except UserNotFound as exc:
+            fail(f"{exc.message} (create one with `pgsearch create-user NAME`)")
 
 
 def _expand(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[str]]:

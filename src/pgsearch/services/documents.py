@@ -21,6 +21,7 @@ from pgsearch.ingest.chunking import chunk_text
 from pgsearch.models import Chunk, Document, User
 from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
 from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.services.users import get_user
 
 Status = Literal["inserted", "updated", "unchanged"]
 
@@ -279,8 +280,7 @@ def get_document(session: Session, *, user_id: int, document_id: int) -> Documen
         select(Document).where(Document.id == document_id, Document.user_id == user_id)
     )
     if doc is None:
-        if session.get(User, user_id) is None:
-            raise UserNotFound(user_id)
+        get_user(session, user_id)  # an unknown user is reported as such
         raise NotFound(f"document {document_id} not found")
     return doc
 
@@ -294,8 +294,7 @@ def list_documents(
     filter_spec: dict[str, Any] | None = None,
 ) -> tuple[list[Document], int | None]:
     """A page of documents by id (keyset pagination) and the cursor of the next page."""
-    if session.get(User, user_id) is None:
-        raise UserNotFound(user_id)
+    get_user(session, user_id)
     stmt = (
         select(Document)
         .where(Document.user_id == user_id, Document.id > after, _filter(filter_spec))

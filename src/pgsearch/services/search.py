@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pgsearch.embedding import Embedder
-from pgsearch.errors import InvalidInput, UserNotFound
-from pgsearch.models import Document, User
+from pgsearch.errors import InvalidInput
+from pgsearch.models import Document
 from pgsearch.schemas import SearchHit, SearchRequest, SearchResponse
 from pgsearch.search import query as q
 from pgsearch.search.filters import FilterError, compile_filter
 from pgsearch.services.documents import check_vector
+from pgsearch.services.users import get_user
 
 
 def search(
@@ -74,6 +75,6 @@ def search(
         for r in conn.execute(q.statement(mode, where), params)
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
-    if not hits and session.get(User, user_id) is None:
-        raise UserNotFound(user_id)
+    if not hits:
+        get_user(session, user_id)
     return SearchResponse(results=hits, mode=request.mode, model=model)
