@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +14,17 @@ from sqlalchemy import text
 
 from pgsearch import db
 from pgsearch.api.app import create_app
-from pgsearch.config import DatabaseConfig, Settings, get_settings
+from pgsearch.config import DatabaseConfig, Settings
 from tests.helpers import run_pgsearch, unit, vec_doc
 
 ADMIN = "admin-key-0123456789-abcdef"
 
 
 @pytest.fixture
-def secured(pg_config: DatabaseConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("PGSEARCH_ADMIN_KEY", ADMIN)
-    get_settings.cache_clear()
-    try:
-        with TestClient(create_app()) as c:
-            yield c
-    finally:
-        get_settings.cache_clear()
+def secured(pg_config: DatabaseConfig, settings_env: Callable[..., None]) -> Iterator[TestClient]:
+    settings_env(PGSEARCH_ADMIN_KEY=ADMIN)
+    with TestClient(create_app()) as c:
+        yield c
 
 
 def auth(key: str) -> dict[str, str]:
@@ -126,15 +122,11 @@ def test_short_admin_key_rejected() -> None:
 
 @pytest.fixture
 def small_bodies(
-    pg_config: DatabaseConfig, monkeypatch: pytest.MonkeyPatch
+    pg_config: DatabaseConfig, settings_env: Callable[..., None]
 ) -> Iterator[TestClient]:
-    monkeypatch.setenv("PGSEARCH_MAX_BODY_BYTES", "2048")
-    get_settings.cache_clear()
-    try:
-        with TestClient(create_app()) as c:
-            yield c
-    finally:
-        get_settings.cache_clear()
+    settings_env(PGSEARCH_MAX_BODY_BYTES="2048")
+    with TestClient(create_app()) as c:
+        yield c
 
 
 def test_body_size_limit(small_bodies: TestClient) -> None:

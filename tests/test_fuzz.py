@@ -3,7 +3,7 @@ with authentication on (the production setting)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from pgsearch.api.app import create_app
-from pgsearch.config import DatabaseConfig, get_settings
+from pgsearch.config import DatabaseConfig
 
 ADMIN = "fuzz-admin-key-0123456789"
 
@@ -20,11 +20,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
 
 @pytest.fixture
-def auth_on(pg_config: DatabaseConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("PGSEARCH_ADMIN_KEY", ADMIN)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def auth_on(pg_config: DatabaseConfig, settings_env: Callable[..., None]) -> None:
+    settings_env(PGSEARCH_ADMIN_KEY=ADMIN)
 
 
 @schema.parametrize()
