@@ -70,7 +70,6 @@ def evaluate(
             user_id=user_id,
             request=SearchRequest(query=q.text, mode=mode, k=10),
             embedder=embedder,
-            ef_search=100,
             semantic_weight=semantic_weight,
             keyword_weight=keyword_weight,
             rrf_k=rrf_k,

@@ -13,11 +13,11 @@ Each figure has a baseline measured in the same run, and the ratio between them:
     alternate rounds of 1,000 documents into the same index;
   * for information: the bulk load of the --n documents into tables without indexes, and the
     same plus the index build (measured once and added to both: same rows, same statements);
-- search QPS of the service layer (`services.search.search`, one session and transaction per
-  query, as a request has) vs hand-written SQL on a plain psycopg connection, same ef_search and
-  k, passes interleaved, median pass kept; for information: the same over HTTP, a metadata filter
-  matching 1 % of the documents (vs raw SQL with and without iterative index scans), hybrid and
-  keyword search;
+- search QPS of the service layer (`services.search.search`, one session per query from
+  `db.get_read_db`, as a request has) vs hand-written SQL on a plain psycopg connection, same
+  ef_search and k, passes interleaved, median pass kept; for information: the same over HTTP,
+  a metadata filter matching 1 % of the documents (vs raw SQL with and without iterative index
+  scans), hybrid and keyword search;
 - recall@k of the results vs exact search (numpy brute force over the same vectors);
 - the built-in embedders' rate on 500 real chunks (CPython's documentation, cut like the service
   cuts documents).
@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
@@ -299,19 +300,17 @@ def measure(call: Callable[[int], list[int]], count: int, *, passes: int) -> Mea
 
 
 def service_caller(
-    requests: Sequence[SearchRequest], *, user_id: int, embedder: Embedder, ef_search: int
+    requests: Sequence[SearchRequest], *, user_id: int, embedder: Embedder
 ) -> Callable[[int], list[int]]:
-    """Query `i` through the service layer, in its own session and transaction like a request."""
-    maker = db.get_sessionmaker()
+    """Query `i` through the service layer, in its own session like a request (`get_read_db`)."""
 
     def call(i: int) -> list[int]:
-        with maker.begin() as session:
+        with contextmanager(db.get_read_db)() as session:
             response: SearchResponse = search_service.search(
                 session,
                 user_id=user_id,
                 request=requests[i],
                 embedder=embedder,
-                ef_search=ef_search,
                 semantic_weight=1.0,
                 keyword_weight=1.0,
             )
@@ -402,7 +401,7 @@ def search_benchmarks(
     shard_filter = {"shard": FILTER_SHARD}
 
     def service(requests: Sequence[SearchRequest]) -> Callable[[int], list[int]]:
-        return service_caller(requests, user_id=user_id, embedder=embedder, ef_search=ef_search)
+        return service_caller(requests, user_id=user_id, embedder=embedder)
 
     def raw(conn: psycopg.Connection[Any], query: LiteralString) -> Callable[[int], list[int]]:
         extra = {"f": Jsonb(shard_filter)} if query is _RAW_FILTERED else None
@@ -411,12 +410,12 @@ def search_benchmarks(
     with database.connect() as conn, database.connect() as naive_conn:
         set_session(conn, {"hnsw.ef_search": str(ef_search)})
         with database.connect() as same_conn:
-            # What the service sets per transaction, set once for the raw run of its SQL.
+            # What the service sets on its pooled connections, set for the raw run of its SQL.
             register_vector(same_conn)
             set_session(
                 same_conn,
                 {
-                    "hnsw.ef_search": str(max(ef_search, search_query.candidate_count(k))),
+                    "hnsw.ef_search": str(ef_search),
                     "hnsw.iterative_scan": "relaxed_order",
                     "plan_cache_mode": "force_custom_plan",
                 },

@@ -133,3 +133,32 @@ def test_get_db_commits_rolls_back_and_closes(pg_config: DatabaseConfig) -> None
         gen.throw(RuntimeError("handler failed"))
     with db.get_sessionmaker()() as check:
         assert [u.name for u in check.scalars(select(User))] == ["committed"]
+
+
+def test_read_sessions_autocommit_and_give_back_transactional_connections(
+    pg_config: DatabaseConfig,
+) -> None:
+    """get_read_db runs statements in autocommit on the shared pool; the next writer's
+    connection (the very same one, with a pool of one) is transactional again."""
+    db.configure(pg_config.model_copy(update={"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0}))
+    try:
+        reads = db.get_read_db()
+        session = next(reads)
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None and raw.autocommit
+        assert session.scalar(select(User.id)) is None
+        with pytest.raises(StopIteration):
+            next(reads)
+
+        writes = db.get_db()
+        session = next(writes)
+        assert session.connection().connection.dbapi_connection is raw
+        assert not raw.autocommit
+        session.add(User(name="rolled back"))
+        session.flush()
+        with pytest.raises(RuntimeError):
+            writes.throw(RuntimeError("handler failed"))
+        with db.get_sessionmaker()() as check:
+            assert check.scalar(select(User.id)) is None
+    finally:
+        db.configure(pg_config)

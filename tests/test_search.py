@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from pgsearch import db
+from pgsearch.embedding import get_embedder
 from pgsearch.models import Document
+from pgsearch.schemas import SearchRequest
 from pgsearch.search.filters import compile_filter
+from pgsearch.services import search as search_service
 from tests.filter_cases import FILTER_CASES, FILTER_CORPUS
 from tests.helpers import DIM, make_user, mix, unit, vec_doc
 
@@ -214,3 +218,34 @@ def test_bad_search_requests(
 def test_search_unknown_user(client: TestClient) -> None:
     r = client.post("/users/4242/search", json={"query": "x"})
     assert r.status_code == 404 and r.json() == {"detail": "user 4242 not found"}
+
+
+def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
+    """The candidate list (4 k) may be longer than hnsw.ef_search: iterative index scans carry
+    the HNSW search on, so k=100 under ef_search=10 still finds the exact top 100."""
+    uid = make_user(client)
+    rng = random.Random(11)
+    docs = [
+        vec_doc(f"doc {i}", [rng.gauss(0, 1) for _ in range(DIM)], external_id=str(i))
+        for i in range(400)
+    ]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    query = [rng.gauss(0, 1) for _ in range(DIM)]
+    request = SearchRequest(vector=query, mode="semantic", k=100)
+    with contextmanager(db.get_read_db)() as session:
+        session.execute(text("SET hnsw.ef_search = 10"))
+        try:
+            response = search_service.search(
+                session,
+                user_id=uid,
+                request=request,
+                embedder=get_embedder("minilm"),
+                semantic_weight=1.0,
+                keyword_weight=1.0,
+            )
+        finally:
+            session.execute(text("RESET hnsw.ef_search"))
+    exact = sorted(docs, key=lambda d: -_cos(query, d["chunks"][0]["embedding"]))[:100]
+    found = ids([hit.model_dump() for hit in response.results])
+    assert len(found) == len(set(found)) == 100
+    assert len(set(found) & {d["external_id"] for d in exact}) >= 95

@@ -349,13 +349,12 @@ def search_command(
     settings = get_settings()
     with database(get_db_config()):
         try:
-            with db.get_sessionmaker().begin() as session:
+            with db.get_read_sessionmaker()() as session:
                 response = search_service.search(
                     session,
                     user_id=user,
                     request=request,
                     embedder=embedder(),
-                    ef_search=settings.hnsw_ef_search,
                     semantic_weight=settings.hybrid_semantic_weight,
                     keyword_weight=settings.hybrid_keyword_weight,
                     rrf_k=settings.hybrid_rrf_k,

@@ -19,14 +19,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
-from pgsearch.db import get_db
+from pgsearch.db import get_db, get_read_db
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
 from pgsearch.services.keys import verify_key
 
 
+class ReadOnlyRoute(APIRoute):
+    """A route that only reads although its method is not GET (a search takes a JSON body)."""
+
+
+def _reads_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    return request.method in ("GET", "HEAD") or isinstance(route, ReadOnlyRoute)
+
+
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """`get_db()` for requests, with at most as many sessions at once as the pool has connections.
+    """`get_db()` for requests (`get_read_db()` for reads), at most one per pooled connection.
 
     Sync endpoints run in a bounded thread pool. Uncapped, requests waiting for a pooled
     connection take every thread, while the requests that hold connections wait for a thread to
@@ -34,7 +43,8 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     for a slot here costs no thread.
     """
     limiter: anyio.CapacityLimiter = request.app.state.db_slots
-    async with limiter, contextmanager_in_threadpool(contextmanager(get_db)()) as session:
+    sessions = get_read_db if _reads_only(request) else get_db
+    async with limiter, contextmanager_in_threadpool(contextmanager(sessions)()) as session:
         yield session
 
 

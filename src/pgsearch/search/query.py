@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
 from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
@@ -38,8 +39,23 @@ Mode = Literal["semantic", "keyword", "hybrid"]
 # Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
 RRF_K = 60
 
+
+class BinaryVector(Vector):
+    """A vector parameter handed to psycopg as the numpy array it is.
+
+    `Vector` formats the text form in Python (a quarter of a millisecond for 384 floats, a tenth
+    of a search); psycopg's pgvector dumper, registered on the connection by
+    `db.psycopg_connection()`, sends the binary form instead.
+    """
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
 USER_ID = bindparam("user_id", type_=Integer)
-QUERY_VECTOR = bindparam("query_vector", type_=Vector())
+QUERY_VECTOR = bindparam("query_vector", type_=BinaryVector())
 QUERY_TEXT = bindparam("query_text", type_=Text)
 K = bindparam("k", type_=Integer)
 CANDIDATES = bindparam("candidates", type_=Integer)

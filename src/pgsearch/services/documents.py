@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pgvector.psycopg import register_vector
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from pgsearch.db import psycopg_connection
 from pgsearch.embedding import Embedder
 from pgsearch.errors import InvalidInput, NotFound, UserNotFound
 from pgsearch.ingest.chunking import chunk_text
@@ -249,10 +249,7 @@ def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]
     if not written:
         return
     session.execute(delete(Chunk).where(Chunk.document_id.in_([p.doc_id for p in written])))
-    conn = session.connection().connection.driver_connection
-    assert conn is not None
-    if conn.adapters.types.get("vector") is None:
-        register_vector(conn)
+    conn = psycopg_connection(session)
     with (
         conn.cursor() as cur,
         cur.copy(_COPY_CHUNKS) as copy,

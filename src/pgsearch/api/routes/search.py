@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pgsearch.api.deps import EmbedderDep, OwnUserId, SessionDep, SettingsDep
+from pgsearch.api.deps import EmbedderDep, OwnUserId, ReadOnlyRoute, SessionDep, SettingsDep
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
-router = APIRouter(prefix="/users/{user_id}", tags=["search"])
+# A search only reads: its session runs in autocommit (see db.get_read_db).
+router = APIRouter(prefix="/users/{user_id}", tags=["search"], route_class=ReadOnlyRoute)
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -25,7 +26,6 @@ def search(
         user_id=user_id,
         request=body,
         embedder=embedder,
-        ef_search=settings.hnsw_ef_search,
         semantic_weight=settings.hybrid_semantic_weight,
         keyword_weight=settings.hybrid_keyword_weight,
         rrf_k=settings.hybrid_rrf_k,
