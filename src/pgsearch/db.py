@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,17 +146,17 @@ def get_read_db() -> Generator[Session, None, None]:
         db.close()
 
 
-def psycopg_connection(session: Session) -> psycopg.Connection[Any]:
-    """The session's psycopg connection, with pgvector's types registered on it.
+def psycopg_connection(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under `conn`, with pgvector's types registered on it.
 
     Registered once per pooled connection: numpy vectors then travel in binary, which psycopg
     encodes in microseconds, where the text form costs a quarter of a millisecond per vector.
     """
-    conn = session.connection().connection.driver_connection
-    assert isinstance(conn, psycopg.Connection)
-    if conn.adapters.types.get("vector") is None:
-        register_vector(conn)
-    return conn
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    if driver.adapters.types.get("vector") is None:
+        register_vector(driver)
+    return driver
 
 
 def init_database(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
 from pgsearch.db import get_db, get_read_db
-from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.embedding import Embedder, get_embedder, get_query_embedder
 from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
 from pgsearch.services.keys import verify_key
 
@@ -67,6 +67,14 @@ async def current_embedder(settings: SettingsDep) -> Embedder:
 
 
 EmbedderDep = Annotated[Embedder, Depends(current_embedder)]
+
+
+async def query_embedder(settings: SettingsDep) -> Embedder:
+    """The configured model for search queries, batching concurrent ones (embedding/batching)."""
+    return get_query_embedder(settings.embedding_model)
+
+
+QueryEmbedderDep = Annotated[Embedder, Depends(query_embedder)]
 
 _bearer = HTTPBearer(auto_error=False, description="The admin key or a user's API key")
 

@@ -6,17 +6,20 @@ import threading
 from collections.abc import Callable
 
 from pgsearch.embedding.base import Embedder, ModelIntegrityError
+from pgsearch.embedding.batching import BatchingEmbedder
 from pgsearch.embedding.minilm import MiniLMEmbedder
 from pgsearch.embedding.wordllama import WordLlamaEmbedder
 
 __all__ = [
     "DEFAULT_EMBEDDER",
+    "BatchingEmbedder",
     "EMBEDDER_NAMES",
     "Embedder",
     "MiniLMEmbedder",
     "ModelIntegrityError",
     "WordLlamaEmbedder",
     "get_embedder",
+    "get_query_embedder",
 ]
 
 _FACTORIES: dict[str, Callable[[], Embedder]] = {
@@ -27,6 +30,7 @@ EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 DEFAULT_EMBEDDER = "minilm"
 
 _instances: dict[str, Embedder] = {}
+_query_instances: dict[str, BatchingEmbedder] = {}
 _instances_lock = threading.Lock()
 
 
@@ -42,3 +46,16 @@ def get_embedder(name: str) -> Embedder:
             # Construction is cheap (no I/O), so holding the lock here costs nothing.
             embedder = _instances[name] = factory()
         return embedder
+
+
+def get_query_embedder(name: str) -> BatchingEmbedder:
+    """`get_embedder(name)` for search queries: concurrent queries share one model run.
+
+    Only queries: a query queued behind a large document batch would wait for all of it.
+    """
+    embedder = get_embedder(name)
+    with _instances_lock:
+        batching = _query_instances.get(name)
+        if batching is None:
+            batching = _query_instances[name] = BatchingEmbedder(embedder)
+        return batching

@@ -249,7 +249,7 @@ def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]
     if not written:
         return
     session.execute(delete(Chunk).where(Chunk.document_id.in_([p.doc_id for p in written])))
-    conn = psycopg_connection(session)
+    conn = psycopg_connection(session.connection())
     with (
         conn.cursor() as cur,
         cur.copy(_COPY_CHUNKS) as copy,

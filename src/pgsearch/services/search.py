@@ -48,7 +48,7 @@ def search(
     # gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
     if vector is not None:
-        psycopg_connection(session)  # registers the binary form q.QUERY_VECTOR relies on
+        psycopg_connection(conn)  # registers the binary form q.QUERY_VECTOR relies on
 
     mode: q.Mode = request.mode
     if mode == "hybrid" and request.query is None:

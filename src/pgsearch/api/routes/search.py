@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pgsearch.api.deps import EmbedderDep, OwnUserId, ReadOnlyRoute, SessionDep, SettingsDep
+from pgsearch.api.deps import (
+    OwnUserId,
+    QueryEmbedderDep,
+    ReadOnlyRoute,
+    SessionDep,
+    SettingsDep,
+)
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
@@ -15,7 +21,7 @@ router = APIRouter(prefix="/users/{user_id}", tags=["search"], route_class=ReadO
 @router.post("/search", response_model=SearchResponse)
 def search(
     db: SessionDep,
-    embedder: EmbedderDep,
+    embedder: QueryEmbedderDep,
     settings: SettingsDep,
     user_id: OwnUserId,
     body: SearchRequest,
