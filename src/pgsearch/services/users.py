@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from pgsearch.errors import UserNotFound
@@ -10,10 +12,14 @@ from pgsearch.models import User
 from pgsearch.schemas import UserCreate, UserUpdate
 
 
-def list_users(session: Session, *, limit: int = 100, offset: int = 0) -> list[User]:
-    """Users ordered by id, one page."""
-    stmt = select(User).order_by(User.id).limit(limit).offset(offset)
-    return list(session.scalars(stmt))
+def list_users(session: Session, *, limit: int = 100, offset: int = 0) -> Sequence[Row[int, str]]:
+    """Users ordered by id, one page, as (id, name) rows.
+
+    Rows, not ORM objects: nothing here is modified, and a page of users costs about half the
+    CPU without the identity map and instance state.
+    """
+    stmt = select(User.id, User.name).order_by(User.id).limit(limit).offset(offset)
+    return session.execute(stmt).all()
 
 
 def get_user(session: Session, user_id: int) -> User:
