@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,10 +43,14 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
+def queue_holds(batcher: BatchingEmbedder, count: int) -> bool:
+    return len(batcher._queue) == count
+
+
 def run_concurrently(
     batcher: BatchingEmbedder, model: GatedEmbedder, calls: list[list[str]]
 ) -> list[NDArray[np.float32] | BaseException | None]:
-    """calls[0] starts alone and holds the model; the others queue, then the model is freed."""
+    """calls[0] starts alone and holds the model; the others queue in order, then it is freed."""
     results: list[NDArray[np.float32] | BaseException | None] = [None] * len(calls)
 
     def call(i: int) -> None:
@@ -57,9 +62,9 @@ def run_concurrently(
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
     threads[0].start()
     assert model.entered.wait(10)
-    for thread in threads[1:]:
-        thread.start()
-    wait_until(lambda: len(batcher._queue) == len(calls) - 1)
+    for queued, thread in enumerate(threads[1:], start=1):
+        thread.start()  # one at a time, so the queue holds the calls in order
+        wait_until(functools.partial(queue_holds, batcher, queued))
     model.release.set()
     for thread in threads:
         thread.join(10)
