@@ -164,11 +164,11 @@ def test_empty_string() -> None:
 @pytest.mark.parametrize("name", EMBEDDER_NAMES)
 def test_construction_is_lazy(name: str) -> None:
     embedder = _fresh(name)
-    assert embedder._model is None
+    assert not embedder._model.built
     embedder.embed([])
-    assert embedder._model is None
+    assert not embedder._model.built
     embedder.embed(["now it loads"])
-    assert embedder._model is not None
+    assert embedder._model.built
 
 
 def test_concurrent_first_use_loads_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,7 +181,7 @@ def test_concurrent_first_use_loads_once(monkeypatch: pytest.MonkeyPatch) -> Non
         calls += 1
         return real_load()
 
-    monkeypatch.setattr(embedder, "_load", counting_load)
+    monkeypatch.setattr(embedder._model, "_build", counting_load)
     start = threading.Barrier(4)
 
     def work(_: int) -> Any:

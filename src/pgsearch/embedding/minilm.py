@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pgsearch.embedding.base import ModelIntegrityError, check_texts, l2_normalize
+from pgsearch.embedding.base import Lazy, ModelIntegrityError, check_texts, l2_normalize
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -75,12 +74,11 @@ class MiniLMEmbedder:
         self.num_threads = num_threads if num_threads is not None else default_num_threads()
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
-        self._model: _Model | None = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._load)
 
     def load(self) -> None:
         """Load the model now instead of on the first embed() call (idempotent)."""
-        self._get_model()
+        self._model.get()
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed `texts` into a (len(texts), 384) float32 array of unit-length rows."""
@@ -88,7 +86,7 @@ class MiniLMEmbedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        model = self._get_model()
+        model = self._model.get()
         for start in range(0, len(texts), _SORT_WINDOW):
             encodings = model.tokenizer.encode_batch(list(texts[start : start + _SORT_WINDOW]))
             for rows in self._batches([len(e.ids) for e in encodings]):
@@ -122,15 +120,6 @@ class MiniLMEmbedder:
         weights = mask[:, :, None].astype(np.float32)
         pooled: NDArray[np.float32] = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
         return l2_normalize(pooled.astype(np.float32, copy=False))
-
-    def _get_model(self) -> _Model:
-        model = self._model
-        if model is not None:
-            return model
-        with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            return self._model
 
     def _load(self) -> _Model:
         import onnxruntime as ort

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from pgsearch.embedding.base import check_texts, l2_normalize
+from pgsearch.embedding.base import Lazy, check_texts, l2_normalize
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -40,12 +39,11 @@ class WordLlamaEmbedder:
         self.name = MODEL_NAME
         self.dim = DIM
         self.batch_size = batch_size
-        self._model: _Model | None = None
-        self._lock = threading.Lock()
+        self._model = Lazy(_load)
 
     def load(self) -> None:
         """Load the model now instead of on the first embed() call (idempotent)."""
-        self._get_model()
+        self._model.get()
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed `texts` into a (len(texts), 256) float32 array of unit-length rows."""
@@ -53,7 +51,7 @@ class WordLlamaEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        model = self._get_model()
+        model = self._model.get()
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
             encodings = model.tokenizer.encode_batch(batch, add_special_tokens=False)
@@ -69,15 +67,6 @@ class WordLlamaEmbedder:
             # The sum and the mean have the same direction, and rows are normalised below.
             out[start + nonempty] = np.add.reduceat(model.vectors[ids], offsets, axis=0)
         return l2_normalize(out)
-
-    def _get_model(self) -> _Model:
-        model = self._model
-        if model is not None:
-            return model
-        with self._lock:
-            if self._model is None:
-                self._model = _load()
-            return self._model
 
 
 def _load() -> _Model:
