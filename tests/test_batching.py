@@ -59,7 +59,8 @@ def run_concurrently(
         except BaseException as exc:
             results[i] = exc
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    # Daemons, checked below: a deadlock fails the test instead of hanging pytest at exit.
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(len(calls))]
     threads[0].start()
     assert model.entered.wait(10)
     for queued, thread in enumerate(threads[1:], start=1):
@@ -68,6 +69,7 @@ def run_concurrently(
     model.release.set()
     for thread in threads:
         thread.join(10)
+        assert not thread.is_alive(), "a caller never returned"
     return results
 
 
@@ -94,13 +96,34 @@ def test_runs_stay_under_max_texts() -> None:
     assert all(isinstance(r, np.ndarray) for r in results)
 
 
-def test_an_error_reaches_every_caller_in_the_run_and_the_next_call_works() -> None:
+def test_a_failed_run_reruns_each_call_alone_so_only_the_bad_one_fails() -> None:
     model = GatedEmbedder(fail_on="poison")
     batcher = BatchingEmbedder(model)
     results = run_concurrently(batcher, model, [["lead"], ["poison"], ["innocent"]])
     assert isinstance(results[0], np.ndarray)
-    assert all(isinstance(r, RuntimeError) for r in results[1:])
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], np.ndarray)
+    np.testing.assert_allclose(results[2], model.inner.embed(["innocent"]), rtol=1e-5, atol=1e-6)
+    assert model.runs[:2] == [["lead"], ["poison", "innocent"]]
+    assert sorted(map(tuple, model.runs[2:])) == [("innocent",), ("poison",)]
     assert batcher.embed(["after"]).shape == (1, model.dim)
+
+
+class WrongRows(GatedEmbedder):
+    """Returns one row too few for any batch of several texts."""
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        vectors = super().embed(texts)
+        return vectors[:-1] if len(texts) > 1 else vectors
+
+
+def test_a_run_with_the_wrong_row_count_is_not_handed_out() -> None:
+    model = WrongRows()
+    batcher = BatchingEmbedder(model)
+    results = run_concurrently(batcher, model, [["lead"], ["a"], ["b"]])
+    for texts, result in zip([["lead"], ["a"], ["b"]], results, strict=True):
+        assert isinstance(result, np.ndarray)
+        np.testing.assert_allclose(result, model.inner.embed(texts), rtol=1e-5, atol=1e-6)
 
 
 def test_rejects_a_bare_string() -> None:

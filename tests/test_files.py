@@ -268,11 +268,24 @@ def test_jsonl(tmp_path: Path) -> None:
         ),
         (
             '{"text": "a\\u0000"}\n',
-            " line 1: 'text' contains a NUL character (PostgreSQL cannot store it)",
+            " line 1: 'text' contains a NUL character (\\u0000) (PostgreSQL cannot store it)",
+        ),
+        (
+            '{"text": "a\\ud800"}\n',
+            " line 1: 'text' contains an unpaired surrogate (\\ud800) (PostgreSQL cannot store it)",
+        ),
+        (
+            '{"text": "a", "id": "x\\udfff"}\n',
+            " line 1: 'id' contains an unpaired surrogate (\\udfff) (PostgreSQL cannot store it)",
         ),
         (
             '{"text": "a", "metadata": {"k\\u0000": 1}}\n',
-            " line 1: metadata contains a NUL character (PostgreSQL cannot store it)",
+            " line 1: metadata contains a NUL character (\\u0000) (PostgreSQL cannot store it)",
+        ),
+        (
+            '{"text": "a", "title": ["\\udc00"]}\n',
+            " line 1: metadata contains an unpaired surrogate (\\udc00)"
+            " (PostgreSQL cannot store it)",
         ),
         ("\n\n", ": empty file"),
     ],

@@ -111,3 +111,39 @@ def test_hostile_ids_and_metadata_are_stored_verbatim(
     ).json()["results"]
     assert [h["external_id"] for h in found] == [attack]
     intact(2)
+
+
+# JSON can carry a lone surrogate ("\ud800") that no UTF-8 encodes: PostgreSQL cannot store it
+# and the tokenizers cannot read it. Sent as raw JSON text: client libraries refuse to encode it.
+# pydantic refuses it in `str` fields ("unicode"); pgsearch checks the free-form JSON (metadata,
+# filters) itself ("unpaired surrogate"). Either way a 422 whose echo of the input still renders.
+SURROGATES = [
+    ("/users", '{"name": "a\\ud800"}', "unicode"),
+    ("/users/{uid}/documents", '{"text": "a\\ud800b"}', "unicode"),
+    ("/users/{uid}/documents", '{"text": "x", "metadata": {"k\\udc00": 1}}', "unpaired surrogate"),
+    ("/users/{uid}/documents", '{"text": "x", "metadata": {"k": ["\\ud800"]}}', "unpaired"),
+    ("/users/{uid}/documents", '{"text": "x", "external_id": "e\\ud800"}', "unicode"),
+    ("/users/{uid}/documents/batch", '{"documents": [{"text": "\\udfff"}]}', "unicode"),
+    ("/users/{uid}/search", '{"query": "apples \\ud800"}', "unicode"),
+    ("/users/{uid}/search", '{"query": "a", "filter": {"k": "\\udc00"}}', "unpaired surrogate"),
+    ("/users/{uid}/documents/delete", '{"filter": {"k\\ud800": 1}}', "unpaired surrogate"),
+    ("/users/{uid}/keys", '{"name": "\\ud800"}', "unicode"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "fragment"), SURROGATES)
+def test_unpaired_surrogates_are_rejected(
+    client: TestClient, owner: int, path: str, body: str, fragment: str
+) -> None:
+    r = client.post(
+        path.format(uid=owner), content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert fragment in r.text
+    intact(expected_docs=1)
+
+
+def test_unpaired_surrogate_in_a_list_filter_is_rejected(client: TestClient, owner: int) -> None:
+    r = client.get(f"/users/{owner}/documents", params={"filter": '{"k": "\\ud800"}'})
+    assert r.status_code == 422, r.text
+    assert "unpaired surrogate" in r.text

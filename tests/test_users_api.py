@@ -80,6 +80,7 @@ def test_bad_ids_are_422(client: TestClient, path: str) -> None:
         {"name": ""},
         {"name": "   "},
         {"name": "x" * 51},
+        {"name": "a\x00"},
         {"name": 5},
         {"name": None},
         {"name": "ok", "extra": 1},

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from pgsearch.jsontypes import unstorable, unstorable_in
+
 
 def validation_message(exc: ValidationError) -> str:
     """The first problem of a validation error, on one line (for CLI messages)."""
@@ -24,9 +27,18 @@ def validation_message(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
+def _storable(value: str, what: str) -> str:
+    # Refuse what PostgreSQL cannot store (NUL, lone surrogates) instead of failing later.
+    problem = unstorable(value)
+    if problem:
+        raise ValueError(f"{what} contains {problem}, which PostgreSQL cannot store")
+    return value
+
+
 UserName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(lambda v: _storable(v, "name")),
     Field(examples=["김철수"]),
 ]
 
@@ -116,19 +128,13 @@ Metadata = Annotated[
 ]
 
 
-def _no_nul(value: str, what: str) -> str:
-    # PostgreSQL text cannot hold NUL characters: refuse them instead of failing at insert time.
-    if "\x00" in value:
-        raise ValueError(f"{what} must not contain NUL (\\u0000) characters")
-    return value
-
-
 def _check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    problem = unstorable_in(meta)
+    if problem:
+        raise ValueError(f"metadata contains {problem}, which PostgreSQL cannot store")
     encoded = json.dumps(meta, ensure_ascii=False, allow_nan=False)
     if len(encoded.encode()) > MAX_METADATA_BYTES:
         raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES // 1024} KiB")
-    if "\\u0000" in encoded:
-        raise ValueError("metadata must not contain NUL (\\u0000) characters")
     return meta
 
 
@@ -143,7 +149,7 @@ class ChunkIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_ok(cls, v: str) -> str:
-        return _no_nul(v, "chunk text")
+        return _storable(v, "chunk text")
 
 
 class DocumentCreate(BaseModel):
@@ -168,12 +174,12 @@ class DocumentCreate(BaseModel):
     def _text_ok(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("text must not be blank")
-        return _no_nul(v, "text")
+        return _storable(v, "text")
 
     @field_validator("external_id")
     @classmethod
     def _external_id_ok(cls, v: str | None) -> str | None:
-        return None if v is None else _no_nul(v, "external_id")
+        return None if v is None else _storable(v, "external_id")
 
     @field_validator("metadata")
     @classmethod
@@ -261,7 +267,7 @@ class SearchRequest(BaseModel):
             return v
         if not v.strip():
             raise ValueError("query must not be blank")
-        return _no_nul(v, "query")
+        return _storable(v, "query")
 
     @model_validator(mode="after")
     def _has_input(self) -> SearchRequest:
@@ -300,6 +306,11 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100, examples=["laptop"])
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str | None) -> str | None:
+        return None if v is None else _storable(v, "name")
 
 
 class ApiKeyRead(BaseModel):

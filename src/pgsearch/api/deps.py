@@ -31,7 +31,7 @@ class ReadOnlyRoute(APIRoute):
 
 def _reads_only(request: Request) -> bool:
     route = request.scope.get("route")
-    return request.method in ("GET", "HEAD") or isinstance(route, ReadOnlyRoute)
+    return request.method == "GET" or isinstance(route, ReadOnlyRoute)
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:

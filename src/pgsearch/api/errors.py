@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import re
@@ -63,6 +64,14 @@ def _safe_input(value: Any) -> Any:
     return None
 
 
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII characters escaped: an echoed input may hold a lone surrogate
+    ("\\ud800"), which has no UTF-8 form, so the default rendering would fail with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
@@ -74,7 +83,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             ctx = err["ctx"].items()
             item["ctx"] = {k: v if isinstance(v, int | str) else str(v) for k, v in ctx}
         errors.append(item)
-    return JSONResponse({"detail": errors}, status_code=422)
+    return _AsciiJSONResponse({"detail": errors}, status_code=422)
 
 
 @functools.cache

@@ -3,7 +3,9 @@
 On 2 cores, MiniLM embeds a short query in ~5.6 ms alone and in ~3.1 ms each in a batch of 8
 (`bench/load.py` measures what that does to search goodput). A caller that finds the model idle
 runs at once, so a lone query waits for nothing; callers that arrive while it runs queue up, and
-the first of them to wake runs the whole queue. No timer, no background thread.
+the first of them to wake runs the whole queue. No timer, no background thread. If a shared run
+fails, each of its callers runs again alone, so a text the model cannot take fails only its own
+request.
 (The `batched` package does dynamic batching with a worker thread and a batch timeout, which
 adds latency to every lone query.)
 """
@@ -20,18 +22,18 @@ from pgsearch.embedding.base import Embedder, check_texts
 
 
 class _Call:
-    """One caller's texts, and then its vectors or the error the batch raised."""
+    """One caller's texts; then its rows, or `alone` when the shared run failed."""
 
-    __slots__ = ("error", "texts", "vectors")
+    __slots__ = ("alone", "texts", "vectors")
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
         self.vectors: NDArray[np.float32] | None = None
-        self.error: BaseException | None = None
+        self.alone = False
 
     @property
-    def done(self) -> bool:
-        return self.vectors is not None or self.error is not None
+    def pending(self) -> bool:
+        return self.vectors is None and not self.alone
 
 
 class BatchingEmbedder:
@@ -43,6 +45,8 @@ class BatchingEmbedder:
         self.dim = embedder.dim
         self.max_texts = max_texts  # per model run: bounds the wait of the callers in it
         self._cond = threading.Condition()
+        # Pending calls, oldest first. A call leaves the queue only in a batch, and every call
+        # of a batch is finished when the run ends: with rows, or marked to run alone.
         self._queue: list[_Call] = []
         self._busy = False
 
@@ -52,23 +56,27 @@ class BatchingEmbedder:
         call = _Call(list(texts))
         with self._cond:
             self._queue.append(call)
-            while not call.done:
+            while call.pending:
                 if self._busy:
                     self._cond.wait()
                     continue
-                batch = self._take()
+                batch = self._take()  # not empty: this call is still queued
                 self._busy = True
                 self._cond.release()  # the model runs without the lock; others queue meanwhile
                 try:
                     self._run(batch)
                 finally:
                     self._cond.acquire()
+                    for unfinished in batch:
+                        if unfinished.pending:
+                            unfinished.alone = True
                     self._busy = False
                     self._cond.notify_all()
-        if call.error is not None:
-            raise call.error
-        assert call.vectors is not None
-        return call.vectors
+        if call.vectors is not None:
+            return call.vectors
+        # The shared run failed. Running alone, a text the model cannot take fails only its own
+        # caller, with its own exception, raised in its own thread.
+        return self.embedder.embed(call.texts)
 
     def _take(self) -> list[_Call]:
         """The oldest calls, up to max_texts texts (at least one call, however large)."""
@@ -82,12 +90,13 @@ class BatchingEmbedder:
         return batch
 
     def _run(self, batch: list[_Call]) -> None:
-        """Embed the batch in one call and hand each caller its rows (or the error)."""
+        """Embed the batch in one model call and hand each caller its rows."""
+        texts = [text for call in batch for text in call.texts]
         try:
-            vectors = self.embedder.embed([text for call in batch for text in call.texts])
-        except BaseException as exc:  # every caller in the batch re-raises it in its own thread
-            for call in batch:
-                call.error = exc
+            vectors = self.embedder.embed(texts)
+        except Exception:
+            return  # each call of the batch runs again on its own (see embed)
+        if len(vectors) != len(texts):
             return
         start = 0
         for call in batch:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from pgsearch.jsontypes import json_type_name
+from pgsearch.jsontypes import json_type_name, unstorable, unstorable_in
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".json", ".jsonl", ".ndjson"}
@@ -447,8 +447,9 @@ def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocu
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise _InvalidDocument("'text' must be a non-empty string")
-    if "\x00" in text:
-        raise _InvalidDocument("'text' contains a NUL character (PostgreSQL cannot store it)")
+    problem = unstorable(text)
+    if problem:
+        raise _InvalidDocument(f"'text' contains {problem} (PostgreSQL cannot store it)")
 
     user_metadata = obj.get("metadata")
     if user_metadata is None:
@@ -468,6 +469,9 @@ def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocu
         value = str(value)
         if not value.strip():
             raise _InvalidDocument(f"{key!r} must not be empty")
+        problem = unstorable(value)
+        if problem:
+            raise _InvalidDocument(f"{key!r} contains {problem} (PostgreSQL cannot store it)")
         if external_id is not None and value != external_id:
             raise _InvalidDocument("'id' and 'external_id' differ; give only one")
         external_id = value
@@ -478,16 +482,7 @@ def _json_document(obj: Any, *, source: str, fmt: str, index: int) -> ParsedDocu
     # and both win over the defaults because they are the user's own data.
     extra = {k: v for k, v in obj.items() if k not in _RESERVED_KEYS}
     metadata: dict[str, Any] = {"source": source, "format": fmt, **extra, **user_metadata}
-    if _contains_nul(metadata):
-        raise _InvalidDocument("metadata contains a NUL character (PostgreSQL cannot store it)")
+    problem = unstorable_in(metadata)
+    if problem:
+        raise _InvalidDocument(f"metadata contains {problem} (PostgreSQL cannot store it)")
     return ParsedDocument(text=text, metadata=metadata, external_id=external_id)
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in k or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from pgsearch.jsontypes import json_type_name
+from pgsearch.jsontypes import json_type_name, unstorable
 
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "FilterError", "compile_filter"]
 
@@ -221,10 +221,9 @@ def _nest(path: Sequence[str], value: Any) -> Any:
 def _check_key(key: Any, where: str) -> None:
     if not isinstance(key, str):
         raise FilterError(f"{where}: keys must be strings, got {key!r} ({json_type_name(key)})")
-    if "\x00" in key:
-        raise FilterError(
-            f"{where}: key {key!r} contains a NUL character, which jsonb cannot store"
-        )
+    problem = unstorable(key)
+    if problem:
+        raise FilterError(f"{where}: key {key!r} contains {problem}, which jsonb cannot store")
     if len(key) > MAX_STRING_CHARS:
         raise FilterError(f"{where}: key is longer than {MAX_STRING_CHARS} characters")
 
@@ -295,8 +294,9 @@ def _scalar(value: Any, where: str) -> Scalar:
             raise FilterError(
                 f"{where}: string is {len(value)} characters long (at most {MAX_STRING_CHARS})"
             )
-        if "\x00" in value:
-            raise FilterError(f"{where}: string contains a NUL character, which jsonb cannot store")
+        problem = unstorable(value)
+        if problem:
+            raise FilterError(f"{where}: string contains {problem}, which jsonb cannot store")
         return value
     raise FilterError(
         f"{where}: unsupported value type {type(value).__name__} "

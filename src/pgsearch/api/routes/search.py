@@ -14,7 +14,8 @@ from pgsearch.api.deps import (
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
-# A search only reads: its session runs in autocommit (see db.get_read_db).
+# Every route here only reads: their sessions run in autocommit (see db.get_read_db), so a
+# route that writes belongs in another router.
 router = APIRouter(prefix="/users/{user_id}", tags=["search"], route_class=ReadOnlyRoute)
 
 
