@@ -15,7 +15,7 @@ from sqlalchemy import text
 from pgsearch import db
 from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig, Settings
-from tests.helpers import run_pgsearch, unit, vec_doc
+from tests.helpers import make_user, run_pgsearch, unit, vec_doc
 
 ADMIN = "admin-key-0123456789-abcdef"
 
@@ -45,6 +45,17 @@ def test_requests_need_a_key(secured: TestClient) -> None:
     bad = secured.get("/users", headers=auth("wrong"))
     assert bad.status_code == 401 and bad.headers["www-authenticate"]
     assert secured.get("/users", headers={"Authorization": f"Basic {ADMIN}"}).status_code == 401
+
+
+def test_no_keys_are_issued_with_auth_off(client: TestClient) -> None:
+    """Anyone on loopback may call the API with auth off: a key minted then would start working
+    the moment auth is turned on."""
+    uid = make_user(client)
+    r = client.post(f"/users/{uid}/keys", json={"name": "early"})
+    assert r.status_code == 409
+    assert "PGSEARCH_ADMIN_KEY" in r.json()["detail"]
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM api_keys")).scalar() == 0
 
 
 def test_user_keys(secured: TestClient) -> None:

@@ -105,6 +105,15 @@ def test_hybrid_with_builtin_model(client: TestClient) -> None:
     assert ids(search(client, uid, query="SQL database", mode="keyword")) == ["db"]
 
 
+def test_hybrid_with_only_a_vector_runs_semantic_and_says_so(client: TestClient, abc: int) -> None:
+    r = client.post(f"/users/{abc}/search", json={"vector": unit(0)})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["mode"] == "semantic"
+    assert [h["external_id"] for h in body["results"]] == ["A", "B", "C"]
+    assert body["results"][0]["score"] == pytest.approx(1.0)  # cosine similarity
+
+
 def test_one_result_per_document(client: TestClient) -> None:
     uid = make_user(client)
     chunks = [{"text": f"part {i}", "embedding": mix({0: 1.0, 1: i / 10})} for i in range(5)]

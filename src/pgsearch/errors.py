@@ -38,6 +38,12 @@ class Unauthorized(PgsearchError):
     status_code = 401
 
 
+class Conflict(PgsearchError):
+    """The request cannot be served in the service's current state or configuration."""
+
+    status_code = 409
+
+
 class Forbidden(PgsearchError):
     """Valid credentials that may not do this."""
 

@@ -293,7 +293,9 @@ class SearchResponse(BaseModel):
     """Results, best first (one per document)."""
 
     results: list[SearchHit]
-    mode: SearchMode
+    mode: SearchMode = Field(
+        description="The mode that ran: `hybrid` with only a `vector` runs `semantic`",
+    )
     model: str | None = Field(default=None, description="Embedding model used for `query`")
 
 

@@ -76,4 +76,4 @@ def search(
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits:
         get_user(session, user_id)
-    return SearchResponse(results=hits, mode=request.mode, model=model)
+    return SearchResponse(results=hits, mode=mode, model=model)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from pgsearch.api.deps import AdminDep, OwnUserId, SessionDep
+from pgsearch.api.deps import AdminDep, OwnUserId, SessionDep, SettingsDep
+from pgsearch.errors import Conflict
 from pgsearch.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from pgsearch.services import keys
 
@@ -21,8 +22,16 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     status_code=status.HTTP_201_CREATED,
     dependencies=[AdminDep],
 )
-def create_key(db: SessionDep, user_id: UserId, body: ApiKeyCreate | None = None) -> ApiKeyCreated:
+def create_key(
+    db: SessionDep, settings: SettingsDep, user_id: UserId, body: ApiKeyCreate | None = None
+) -> ApiKeyCreated:
     """Issue a key for the user. The key is in this response only; store it now."""
+    if settings.admin_key is None:
+        # Anyone may call this with auth off; the key would start to work once auth is on.
+        raise Conflict(
+            "API keys need authentication on: set PGSEARCH_ADMIN_KEY (16+ characters), "
+            "restart, and issue keys with the admin key"
+        )
     issued = keys.issue_key(db, user_id, name=body.name if body else None)
     return ApiKeyCreated(**ApiKeyRead.model_validate(issued.key).model_dump(), key=issued.secret)
 
