@@ -86,7 +86,8 @@ def test_ingest_search_and_rerun(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["search", "x", "--user", "1", "--filter", "{bad"], 2, "invalid search"),
+        (["search", "x", "--user", "1", "--filter", "{bad"], 2, "filter is not valid JSON"),
+        (["search", "x", "--user", "1", "--filter", "[1]"], 2, "filter must be a JSON object"),
         (["search", "x", "--user", "1", "--mode", "fuzzy"], 2, "invalid search"),
         (["search", "x", "--user", "1", "--filter", '{"a": {"$bad": 1}}'], 2, "unknown operator"),
         (["search", "x", "--user", "999"], 1, "user 999 not found"),

@@ -147,3 +147,17 @@ def test_unpaired_surrogate_in_a_list_filter_is_rejected(client: TestClient, own
     r = client.get(f"/users/{owner}/documents", params={"filter": '{"k": "\\ud800"}'})
     assert r.status_code == 422, r.text
     assert "unpaired surrogate" in r.text
+
+
+def test_a_body_that_is_not_utf8_says_so(client: TestClient) -> None:
+    r = client.post(
+        "/users", content=b'{"name": "\xff"}', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["detail"] == "request body is not UTF-8: send JSON encoded as UTF-8"
+
+
+def test_a_body_without_its_json_content_type_says_what_to_send(client: TestClient) -> None:
+    r = client.post("/users", content=b'{"name": "x"}', headers={"content-type": "text/plain"})
+    assert r.status_code == 422
+    assert "Content-Type: application/json" in r.json()["detail"][0]["msg"]

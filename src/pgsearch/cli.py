@@ -35,6 +35,7 @@ from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.errors import InvalidInput, PgsearchError, UserNotFound
 from pgsearch.ingest.files import FileParseError, iter_files
 from pgsearch.schemas import SearchRequest, UserCreate, validation_message
+from pgsearch.search.filters import FilterError, parse_filter_json
 from pgsearch.services import index as index_service
 from pgsearch.services import search as search_service
 from pgsearch.services import users as users_service
@@ -51,6 +52,11 @@ app = typer.Typer(
 # soft_wrap: long lines (URLs, messages) stay whole when piped, instead of wrapping at 80 columns.
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _count(n: int, noun: str) -> str:
+    """ "1 file", "2 files"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -319,9 +325,10 @@ def ingest(
                 progress.update(task, advance=1, rate=f"{done / elapsed:.1f}")
         elapsed = time.monotonic() - started
         console.print(
-            f"{len(files)} files in {elapsed:.1f} s: {totals['inserted']} documents inserted, "
+            f"{_count(len(files), 'file')} in {elapsed:.1f} s: "
+            f"{_count(totals['inserted'], 'document')} inserted, "
             f"{totals['updated']} updated, {totals['unchanged']} unchanged, "
-            f"{totals['failed']} {'file' if totals['failed'] == 1 else 'files'} failed",
+            f"{_count(totals['failed'], 'file')} failed",
             highlight=False,
         )
     if totals["failed"]:
@@ -341,8 +348,10 @@ def search_command(
 ) -> None:
     """Search a user's documents and print the best matches."""
     try:
-        spec = json.loads(filter_json) if filter_json is not None else None
+        spec = parse_filter_json(filter_json) if filter_json is not None else None
         request = SearchRequest(query=query, k=k, mode=mode, filter=spec)
+    except FilterError as exc:
+        fail(f"invalid search: {exc}", code=2)
     except ValueError as exc:
         message = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         fail(f"invalid search: {message}", code=2)

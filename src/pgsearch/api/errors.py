@@ -75,8 +75,12 @@ class _AsciiJSONResponse(JSONResponse):
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
+    json_sent = "json" in request.headers.get("content-type", "")
     for err in exc.errors():
         item: dict[str, Any] = {"type": err["type"], "loc": list(err["loc"]), "msg": err["msg"]}
+        if tuple(err["loc"]) == ("body",) and not json_sent:
+            # Without the header FastAPI does not parse the body as JSON at all.
+            item["msg"] += "; send the body as JSON with `Content-Type: application/json`"
         if "input" in err and (safe := _safe_input(err["input"])) is not None:
             item["input"] = safe
         if "ctx" in err:
@@ -93,6 +97,10 @@ def _template_regex(template: str) -> re.Pattern[str]:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's own message ("There was an error parsing the body") says nothing to fix.
+        detail = "request body is not UTF-8: send JSON encoded as UTF-8"
+        return JSONResponse({"detail": detail}, status_code=400)
     if exc.status_code != 405:
         return await http_exception_handler(request, exc)
     # Starlette's Allow lists the methods of the first route matching the path only; a path

@@ -14,6 +14,7 @@ The column is JSONB with a GIN ``jsonb_path_ops`` index, which serves only ``@>`
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,6 +42,17 @@ Scalar = str | int | float | bool | None
 
 class FilterError(ValueError):
     """An invalid metadata filter; the message names the problem and where it is."""
+
+
+def parse_filter_json(raw: str) -> dict[str, Any]:
+    """A filter given as JSON text (a query parameter, a CLI option), not yet compiled."""
+    try:
+        spec = json.loads(raw)
+    except ValueError as exc:
+        raise FilterError(f"filter is not valid JSON: {exc}") from None
+    if not isinstance(spec, dict):
+        raise FilterError(f"filter must be a JSON object, got {json_type_name(spec)}")
+    return spec
 
 
 def compile_filter(
@@ -87,9 +99,8 @@ class _Compiler:
     def _logical(self, op: str, value: Any, where: str, *, depth: int) -> ColumnElement[bool]:
         if op in ("$and", "$or"):
             if not isinstance(value, list) or not value:
-                raise FilterError(
-                    f"{where}: {op} takes a non-empty list of filters, got {json_type_name(value)}"
-                )
+                got = "an empty list" if value == [] else json_type_name(value)
+                raise FilterError(f"{where}: {op} takes a non-empty list of filters, got {got}")
             subs = [
                 self.filter(sub, f"{where}[{i}]", depth=depth + 1) for i, sub in enumerate(value)
             ]
@@ -306,7 +317,8 @@ def _scalar(value: Any, where: str) -> Scalar:
 
 def _scalar_list(value: Any, op: str, where: str) -> list[Scalar]:
     if not isinstance(value, list) or not value:
-        raise FilterError(f"{where}: {op} takes a non-empty list, got {json_type_name(value)}")
+        got = "an empty list" if value == [] else json_type_name(value)
+        raise FilterError(f"{where}: {op} takes a non-empty list, got {got}")
     if len(value) > MAX_LIST_ITEMS:
         raise FilterError(f"{where}: {op} has {len(value)} values (at most {MAX_LIST_ITEMS})")
     for i, item in enumerate(value):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -20,6 +19,7 @@ from pgsearch.schemas import (
     DocumentPage,
     DocumentRead,
 )
+from pgsearch.search.filters import FilterError, parse_filter_json
 from pgsearch.services import documents
 
 router = APIRouter(prefix="/users/{user_id}/documents", tags=["documents"])
@@ -31,12 +31,9 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        spec = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"filter is not valid JSON: {exc}") from exc
-    if not isinstance(spec, dict):
-        raise InvalidInput("filter must be a JSON object")
-    return spec
+        return parse_filter_json(raw)
+    except FilterError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 @router.post(
