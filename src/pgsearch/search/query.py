@@ -9,7 +9,6 @@ it costs more Python time than PostgreSQL needs to run it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -73,7 +72,7 @@ def search_params(
     *,
     user_id: int,
     k: int,
-    vector: Sequence[float] | NDArray[np.float32] | None = None,
+    vector: NDArray[np.float32] | None = None,  # binary via psycopg: see BinaryVector
     query: str | None = None,
     semantic_weight: float = 1.0,
     keyword_weight: float = 1.0,
