@@ -29,9 +29,8 @@ import psycopg
 from numpy.typing import NDArray
 from pgvector.psycopg import register_vector
 
-from pgsearch import db
-from pgsearch.config import DatabaseConfig, get_db_config, get_settings
-from pgsearch.embedded import get_embedded
+from pgsearch.config import DatabaseConfig
+from pgsearch.testing import temporary_database, uninterruptible
 
 BENCH_DB_NAME = "pgsearch_bench"
 SERVER_START_TIMEOUT_S = 90.0
@@ -47,16 +46,6 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 def exit_cleanly_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so `finally` blocks stop servers and delete temp dirs."""
     signal.signal(signal.SIGTERM, _sigterm)
-
-
-@contextmanager
-def uninterruptible() -> Iterator[None]:
-    """Ignore Ctrl-C while cleaning up: a second Ctrl-C must not leave a server running."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -85,41 +74,14 @@ class BenchDatabase:
 def bench_database(settings_env: dict[str, str] | None = None) -> Iterator[BenchDatabase]:
     """Start a fresh embedded PostgreSQL in a temp dir, migrate it, and remove it all at the end."""
     tmp_dir = Path(tempfile.mkdtemp(prefix="pgsearch-bench-"))
-    env = {
-        "DB_HOST": "",
-        "DB_DATA_DIR": str(tmp_dir / "data"),
-        "DB_NAME": BENCH_DB_NAME,
-        "PGSEARCH_ADMIN_KEY": "",
-        **(settings_env or {}),
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    # Settings are cached on first use: drop whatever an earlier import read from the old env.
-    get_db_config.cache_clear()
-    get_settings.cache_clear()
-    config = get_db_config()
-    server = get_embedded(config)
     try:
-        server.start()
-        try:
-            db.configure(config)
-            db.init_database(echo=lambda _: None)
+        with temporary_database(
+            tmp_dir / "data", DB_NAME=BENCH_DB_NAME, **(settings_env or {})
+        ) as config:
             yield BenchDatabase(config=config, env=dict(os.environ), tmp_dir=tmp_dir)
-        finally:
-            with uninterruptible():
-                db.dispose()
-                server.stop()
     finally:
         with uninterruptible():
-            shutil.rmtree(config.socket_dir, ignore_errors=True)
             shutil.rmtree(tmp_dir, ignore_errors=True)
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            get_db_config.cache_clear()
-            get_settings.cache_clear()
 
 
 # -- the API server ----------------------------------------------------------------------------

@@ -77,8 +77,8 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     free_port,
     synthetic_dataset,
-    uninterruptible,
 )
+from pgsearch.testing import uninterruptible
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 90.0

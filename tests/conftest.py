@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,40 +10,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from pgsearch import db
-from pgsearch.config import DatabaseConfig, get_db_config, get_settings
+from pgsearch.config import DatabaseConfig, get_settings
 from pgsearch.embedded import get_embedded
 from pgsearch.models import Base
-
-# Tests never use a developer's real database or .env: everything points at the test server.
-_TEST_ENV = {"DB_HOST": "", "DB_NAME": "pgsearch_test", "PGSEARCH_ADMIN_KEY": ""}
+from pgsearch.testing import temporary_database
 
 
 @pytest.fixture(scope="session")
 def pg_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseConfig]:
     """Start an embedded PostgreSQL in a temp dir; migrate it; stop it at the end."""
     data_dir = tmp_path_factory.mktemp("pgsearch-data")
-    saved = {k: os.environ.get(k) for k in [*_TEST_ENV, "DB_DATA_DIR"]}
-    os.environ.update(_TEST_ENV, DB_DATA_DIR=str(data_dir))
-    get_db_config.cache_clear()
-    get_settings.cache_clear()
-    config = get_db_config()
-    server = get_embedded(config)
-    server.start()
-    try:
-        db.configure(config)
-        db.init_database(echo=lambda _: None)
+    with temporary_database(data_dir, DB_NAME="pgsearch_test") as config:
         yield config
-    finally:
-        db.dispose()
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_db_config.cache_clear()
-        get_settings.cache_clear()
-    assert not server.is_running(), "the embedded server outlived the test session"
+    assert not get_embedded(config).is_running(), "the embedded server outlived the test session"
 
 
 @pytest.fixture(autouse=True)
