@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     hybrid_semantic_weight: float = Field(default=1.0, ge=0)
     hybrid_keyword_weight: float = Field(default=0.2, ge=0)
     hybrid_rrf_k: int = Field(default=5, ge=1, le=1000)
+    # Okapi BM25 of keyword search: term-frequency saturation and length normalisation.
+    bm25_k1: float = Field(default=1.2, ge=0, le=10)
+    bm25_b: float = Field(default=0.75, ge=0, le=1)
 
 
 @lru_cache

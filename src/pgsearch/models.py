@@ -7,10 +7,13 @@ from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    REAL,
     BigInteger,
     CheckConstraint,
+    Column,
     Computed,
     DateTime,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -101,7 +105,6 @@ class Chunk(Base):
             postgresql_with={"m": 16, "ef_construction": 64},
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
-        Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -114,9 +117,66 @@ class Chunk(Base):
     text: Mapped[str] = mapped_column(Text)
     # The dimension is fixed per database (by the embedding model) in the migration, not here.
     embedding: Mapped[Any] = mapped_column(Vector())
+    # The text analysis of keyword search: BM25 postings are made from these lexemes (see
+    # search/bm25.py), and queries are analysed with the same configuration.
     tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(f"to_tsvector('{TEXT_SEARCH_CONFIG}', text)", persisted=True)
     )
+
+
+# -- BM25 (keyword search) -----------------------------------------------------------------
+# Written only by the triggers on `chunks` (migration 0004), in the transaction that writes the
+# chunks. Terms are lexemes hashed to bigint (`hashtextextended(lexeme, 0)`): no shared
+# dictionary, so parallel writers and different users never touch the same rows.
+
+
+class Bm25Stats(Base):
+    """One user's corpus statistics, and the parameters their stored impacts were made with."""
+
+    __tablename__ = "bm25_stats"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chunks: Mapped[int] = mapped_column(BigInteger)
+    # Sum of the chunks' lengths (lexeme occurrences).
+    length: Mapped[int] = mapped_column(BigInteger)
+    k1: Mapped[float] = mapped_column(Double)
+    b: Mapped[float] = mapped_column(Double)
+    impact_avgdl: Mapped[float] = mapped_column(Double)
+
+
+class Bm25Df(Base):
+    """Document frequency: how many of a user's chunks hold a term."""
+
+    __tablename__ = "bm25_df"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    term: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    df: Mapped[int] = mapped_column(Integer)
+
+
+# One row per (chunk, term): no primary key, so a plain table rather than a mapped class.
+bm25_postings = Table(
+    "bm25_postings",
+    Base.metadata,
+    Column("term", BigInteger, nullable=False),
+    Column("chunk_id", BigInteger, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    # tf*(k1+1) / (tf + k1*(1 - b + b*length/avgdl)) with the user's `Bm25Stats` k1, b,
+    # impact_avgdl: the term's BM25 weight in the chunk, without IDF.
+    Column("impact", REAL, nullable=False),
+    Column("length", Integer, nullable=False),  # the chunk's length
+    Column("tf", SmallInteger, nullable=False),
+    Index("ix_bm25_postings_chunk_id", "chunk_id"),  # deletes, exact re-scoring
+)
+# Top postings of a term first: a query reads a few hundred entries per term, not every match;
+# tf and length make both that scan and the exhaustive exact form index-only.
+Index(
+    "ix_bm25_postings_impact",
+    bm25_postings.c.user_id,
+    bm25_postings.c.term,
+    bm25_postings.c.impact.desc(),
+    postgresql_include=["chunk_id", "tf", "length"],
+)
 
 
 class IndexConfig(Base):

@@ -1,7 +1,10 @@
-"""Search statements: semantic (pgvector HNSW), keyword (full text) and hybrid (RRF), each one SQL.
+"""Search statements: semantic (pgvector HNSW), keyword (BM25) and hybrid (RRF), each one SQL.
 
 Every statement returns one row per document (its best chunk), best first, with the columns
-`document_id, external_id, chunk_index, text, score, metadata`. Values are bound parameters
+`document_id, external_id, chunk_index, text, score, metadata, complete`. `complete` is false
+when the statement may have missed documents: too few distinct documents among its candidate
+chunks while more chunks match, or a keyword top k it could not certify as exact; the service
+then runs a wider statement (`Plan`). Values are bound parameters
 (`search_params()`), so a statement without a metadata filter is built once and reused: building
 it costs more Python time than PostgreSQL needs to run it.
 """
@@ -9,6 +12,7 @@ it costs more Python time than PostgreSQL needs to run it.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -19,19 +23,19 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    ScalarSelect,
     Select,
-    Text,
     bindparam,
-    cast,
     func,
-    literal,
+    or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
-from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
+from pgsearch.models import Chunk, Document
+from pgsearch.search import bm25
+from pgsearch.search.bm25 import CANDIDATES, USER_ID, Bm25Params, K
 
 Mode = Literal["semantic", "keyword", "hybrid"]
 
@@ -53,19 +57,31 @@ class BinaryVector(Vector):
         return None
 
 
-USER_ID = bindparam("user_id", type_=Integer)
 QUERY_VECTOR = bindparam("query_vector", type_=BinaryVector())
-QUERY_TEXT = bindparam("query_text", type_=Text)
-K = bindparam("k", type_=Integer)
-CANDIDATES = bindparam("candidates", type_=Integer)
 SEMANTIC_WEIGHT = bindparam("semantic_weight", type_=Float)
 KEYWORD_WEIGHT = bindparam("keyword_weight", type_=Float)
 RRF_CONSTANT = bindparam("rrf_k", type_=Integer)
 
 
 def candidate_count(k: int) -> int:
-    """Chunks fetched per ranking: several per wanted document, as documents repeat."""
+    """Chunks fetched per ranking at first: several per wanted document, as documents repeat."""
     return min(max(4 * k, 40), 1000)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One attempt at a search: which statement, and how many candidate chunks it keeps."""
+
+    mode: Mode
+    candidates: int
+    # Keyword ranking: every matching chunk scored, instead of the certified top postings.
+    exhaustive: bool = False
+
+    def wider(self) -> Plan:
+        """The next attempt after an incomplete result."""
+        if self.mode == "keyword" and not self.exhaustive:
+            return Plan(self.mode, self.candidates, exhaustive=True)
+        return Plan(self.mode, self.candidates * 4, self.exhaustive)
 
 
 def search_params(
@@ -77,37 +93,42 @@ def search_params(
     semantic_weight: float = 1.0,
     keyword_weight: float = 1.0,
     rrf_k: int = RRF_K,
+    bm25_params: Bm25Params | None = None,
+    candidates: int | None = None,
 ) -> dict[str, Any]:
     """Values for the bound parameters of the statements below."""
     return {
         "user_id": user_id,
         "k": k,
-        "candidates": candidate_count(k),
+        "candidates": candidates if candidates is not None else candidate_count(k),
         "query_vector": vector,
         "query_text": query,
         "semantic_weight": semantic_weight,
         "keyword_weight": keyword_weight,
         "rrf_k": rrf_k,
+        **(bm25_params or Bm25Params()).params(),
     }
 
 
-def statement(mode: Mode, where: ColumnElement[bool] | None = None) -> Select[Any]:
+def statement(
+    mode: Mode, where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
+) -> Select[Any]:
     """The search statement for `mode`, restricted by a compiled metadata filter if given."""
     if where is None:
-        return _unfiltered(mode)
-    return _build(mode, where)
+        return _unfiltered(mode, exhaustive)
+    return _build(mode, where, exhaustive)
 
 
 @functools.cache
-def _unfiltered(mode: Mode) -> Select[Any]:
-    return _build(mode, None)
+def _unfiltered(mode: Mode, exhaustive: bool) -> Select[Any]:
+    return _build(mode, None, exhaustive)
 
 
-def _build(mode: Mode, where: ColumnElement[bool] | None) -> Select[Any]:
+def _build(mode: Mode, where: ColumnElement[bool] | None, exhaustive: bool) -> Select[Any]:
     if mode == "semantic":
         return semantic_search(where)
     if mode == "keyword":
-        return keyword_search(where)
+        return keyword_search(where, exhaustive=exhaustive)
     return hybrid_search(where)
 
 
@@ -127,28 +148,6 @@ def semantic_candidates(where: ColumnElement[bool] | None) -> CTE:
     # MATERIALIZED: with iterative index scans the order is only approximately right, so the
     # candidates are collected first and ranked again below.
     return stmt.cte("semantic_candidates").prefix_with("MATERIALIZED")
-
-
-def or_tsquery() -> ColumnElement[Any]:
-    """The query's words OR-ed together: rank every chunk that has any of them.
-
-    `plainto_tsquery` ANDs the words, so a natural-language query matches almost nothing;
-    OR-ing and ranking behaves like classic keyword search engines.
-    """
-    config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
-    anded = cast(func.plainto_tsquery(config, QUERY_TEXT), Text)
-    return cast(func.replace(anded, "&", "|"), TSQUERY)
-
-
-def keyword_candidates(where: ColumnElement[bool] | None) -> CTE:
-    """The best chunks by full-text rank (served by the GIN index on `tsv`)."""
-    tsquery = or_tsquery()
-    # Normalisation 1: divide by 1 + log(length), so long chunks do not win by size alone.
-    rank = func.ts_rank(Chunk.tsv, tsquery, 1)
-    stmt = select(Chunk.id.label("chunk_id"), Chunk.document_id, rank.label("rank"))
-    stmt = _restrict(stmt.where(Chunk.tsv.op("@@")(tsquery)), where)
-    stmt = stmt.order_by(rank.desc()).limit(CANDIDATES)
-    return stmt.cte("keyword_candidates").prefix_with("MATERIALIZED")
 
 
 def _best_per_document(candidates: CTE, name: str) -> CTE:
@@ -172,7 +171,21 @@ def _best_per_document(candidates: CTE, name: str) -> CTE:
     )
 
 
-def _with_details(ranked: Select[*tuple[Any, ...]]) -> Select[Any]:
+def _count(cte: CTE) -> ScalarSelect[int]:
+    return select(func.count()).select_from(cte).scalar_subquery()
+
+
+def _kth_best(best: CTE) -> ScalarSelect[Any]:
+    """The k-th document's measure in a `_best_per_document` ranking (NULL: fewer than k)."""
+    return select(best.c.rank).where(best.c.doc_rank == K).scalar_subquery()
+
+
+def _enough(candidates: CTE, best: CTE) -> ColumnElement[bool]:
+    """k documents found, or fewer chunks matched than were asked for (none left out)."""
+    return or_(_count(best) >= K, _count(candidates) < CANDIDATES)
+
+
+def _with_details(ranked: Select[*tuple[Any, ...]], complete: ColumnElement[bool]) -> Select[Any]:
     """Join chunk text and document fields onto (chunk_id, document_id, score) rows."""
     r = ranked.subquery("ranked")
     return (
@@ -183,6 +196,7 @@ def _with_details(ranked: Select[*tuple[Any, ...]]) -> Select[Any]:
             Chunk.text,
             r.c.score,
             Document.meta.label("metadata"),
+            complete.label("complete"),
         )
         .join(Chunk, Chunk.id == r.c.chunk_id)
         .join(Document, Document.id == r.c.document_id)
@@ -193,22 +207,34 @@ def _with_details(ranked: Select[*tuple[Any, ...]]) -> Select[Any]:
 
 def semantic_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     """Nearest documents by their best chunk; score = cosine similarity."""
-    best = _best_per_document(semantic_candidates(where), "semantic")
+    candidates = semantic_candidates(where)
+    best = _best_per_document(candidates, "semantic")
     ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
-    return _with_details(ranked)
+    return _with_details(ranked, _enough(candidates, best))
 
 
-def keyword_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
-    """Documents by full-text rank of their best chunk; score = ts_rank."""
-    best = _best_per_document(keyword_candidates(where), "keyword")
+def keyword_search(
+    where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
+) -> Select[Any]:
+    """Documents by the BM25 score of their best chunk; score = that BM25 score."""
+    if exhaustive:
+        candidates = bm25.exhaustive(where)
+        best = _best_per_document(candidates, "keyword")
+        complete = _enough(candidates, best)
+    else:
+        top = bm25.top_k(where)
+        best = _best_per_document(top.candidates, "keyword")
+        complete = top.certified.holds(_kth_best(best))
     ranked = select(best.c.chunk_id, best.c.document_id, best.c.rank.label("score"))
-    return _with_details(ranked)
+    return _with_details(ranked, complete)
 
 
 def hybrid_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
-    sem = _best_per_document(semantic_candidates(where), "semantic")
-    kw = _best_per_document(keyword_candidates(where), "keyword")
+    semantic = semantic_candidates(where)
+    sem = _best_per_document(semantic, "semantic")
+    # The keyword side's best ~200 chunks, scored exactly: its top ranks are what RRF weighs.
+    kw = _best_per_document(bm25.top_k(where).candidates, "keyword")
 
     def rrf(rank: ColumnElement[Any], weight: ColumnElement[float]) -> ColumnElement[float]:
         # A document missing from one ranking gets nothing from it.
@@ -225,4 +251,4 @@ def hybrid_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
         .select_from(sem)
         .join(kw, sem.c.document_id == kw.c.document_id, full=True)
     )
-    return _with_details(fused)
+    return _with_details(fused, or_(_count(sem) >= K, _count(semantic) < CANDIDATES))

@@ -20,6 +20,8 @@ from pgsearch.errors import InvalidInput, NotFound, UserNotFound
 from pgsearch.ingest.chunking import chunk_text
 from pgsearch.models import Chunk, Document, User
 from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
+from pgsearch.search import bm25
+from pgsearch.search.bm25 import Bm25Params
 from pgsearch.search.filters import FilterError, compile_filter
 from pgsearch.services.users import get_user
 
@@ -139,6 +141,10 @@ def store_documents(
     _update_existing(session, [p for p in prepared if p.status == "updated"])
     written = [p for p in prepared if p.status in ("inserted", "updated") and p.vectors is not None]
     _replace_chunks(session, user_id, written)
+    if written:
+        # The triggers on chunks kept postings and statistics exact; the impacts that choose
+        # keyword candidates are re-made only when avgdl drifted (or k1, b changed).
+        bm25.refresh_impacts(session, user_id=user_id, params=Bm25Params.from_settings())
 
     ids = [p.doc_id for p in prepared]
     rows = session.scalars(

@@ -12,9 +12,13 @@ from pgsearch.errors import InvalidInput
 from pgsearch.models import Document
 from pgsearch.schemas import SearchHit, SearchRequest, SearchResponse
 from pgsearch.search import query as q
+from pgsearch.search.bm25 import Bm25Params
 from pgsearch.search.filters import FilterError, compile_filter
 from pgsearch.services.documents import check_vector
 from pgsearch.services.users import get_user
+
+# Candidate chunks a widened search may rank before it settles for fewer than k documents.
+MAX_CANDIDATES = 50_000
 
 
 def search(
@@ -26,6 +30,7 @@ def search(
     semantic_weight: float,
     keyword_weight: float,
     rrf_k: int = 60,
+    bm25_params: Bm25Params | None = None,
 ) -> SearchResponse:
     """Run a semantic, keyword or hybrid search; one result per document, best first."""
     try:
@@ -61,7 +66,22 @@ def search(
         semantic_weight=semantic_weight,
         keyword_weight=keyword_weight,
         rrf_k=rrf_k,
+        bm25_params=bm25_params or Bm25Params.from_settings(),
     )
+    # Almost always one statement. A second only when its result was not final: too few
+    # distinct documents among the candidate chunks (long documents), or a keyword top k that
+    # the top postings could not certify exact.
+    plan = q.Plan(mode, params["candidates"])
+    while True:
+        params["candidates"] = plan.candidates
+        rows = conn.execute(q.statement(mode, where, exhaustive=plan.exhaustive), params).all()
+        if rows and rows[0].complete:
+            break
+        if not rows and not (mode == "keyword" and not plan.exhaustive):
+            break  # nothing matches (keyword: a filter may hide the top postings' chunks)
+        if plan.candidates >= MAX_CANDIDATES and plan.exhaustive == (mode == "keyword"):
+            break
+        plan = plan.wider()
     hits = [
         SearchHit(
             document_id=r.document_id,
@@ -71,7 +91,7 @@ def search(
             score=float(r.score),
             metadata=r.metadata,
         )
-        for r in conn.execute(q.statement(mode, where), params)
+        for r in rows
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits:

@@ -1,0 +1,289 @@
+"""Okapi BM25 over the lexemes of PostgreSQL text search, per user, as SQL expressions.
+
+score(chunk) = Σ over the query's distinct terms t of idf(t) · tf·(k1 + 1) / (tf + k1·L),
+    L = 1 − b + b·length/avgdl,  idf(t) = ln(1 + (N − df + 0.5)/(df + 0.5)),
+with tf the term's occurrences in the chunk, length the chunk's lexeme occurrences, and N, df and
+avgdl the statistics of the user's own chunks (`bm25_stats`, `bm25_df`).
+
+Postings store each (chunk, term)'s *impact* (the fraction above, made with the k1, b and avgdl
+recorded in the user's `bm25_stats` row) in an index ordered by impact. A query reads the top
+`per_term` postings of each term, bounds what every chunk can score, re-scores the best
+`rescore` chunks exactly (from tf and length, with the current statistics and k1, b), and
+certifies the result: when the k-th document's exact score is at least the bound of every chunk
+not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Double,
+    Integer,
+    ScalarSelect,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import coalesce
+
+from pgsearch.config import get_settings
+from pgsearch.models import TEXT_SEARCH_CONFIG, Bm25Df, Bm25Stats, Chunk, Document, bm25_postings
+
+USER_ID = bindparam("user_id", type_=Integer)
+QUERY_TEXT = bindparam("query_text", type_=Text)
+K = bindparam("k", type_=Integer)
+CANDIDATES = bindparam("candidates", type_=Integer)
+K1 = bindparam("bm25_k1", type_=Double)
+B = bindparam("bm25_b", type_=Double)
+PER_TERM = bindparam("bm25_per_term", type_=Integer)
+RESCORE = bindparam("bm25_rescore", type_=Integer)
+
+P = bm25_postings.c
+
+
+@dataclass(frozen=True)
+class Bm25Params:
+    """BM25's parameters and the sizes of the top-k search."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
+    per_term: int = 1000
+    rescore: int = 200
+
+    @classmethod
+    def from_settings(cls) -> Bm25Params:
+        """k1 and b as configured (`PGSEARCH_BM25_K1`, `PGSEARCH_BM25_B`)."""
+        settings = get_settings()
+        return cls(k1=settings.bm25_k1, b=settings.bm25_b)
+
+    def params(self) -> dict[str, Any]:
+        """Values for the bound parameters of the statements here."""
+        return {
+            "bm25_k1": self.k1,
+            "bm25_b": self.b,
+            "bm25_per_term": self.per_term,
+            "bm25_rescore": self.rescore,
+        }
+
+
+def analyze(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The text search analysis of `text`, as the `tsv` column of chunks makes it."""
+    return func.to_tsvector(cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG), text)
+
+
+def _stats() -> CTE:
+    """The user's N, avgdl, the drift bound of stored impacts, and whether k1 and b match."""
+    s = Bm25Stats
+    avgdl = cast(s.length, Double) / s.chunks
+    return (
+        select(
+            cast(s.chunks, Double).label("n"),
+            avgdl.label("avgdl"),
+            # Impacts made with a smaller avgdl are at most avgdl/impact_avgdl times too small.
+            func.greatest(1.0, avgdl / func.nullif(s.impact_avgdl, 0)).label("drift"),
+            and_(s.k1 == K1, s.b == B).label("same_params"),
+        )
+        .where(s.user_id == USER_ID, s.length > 0)
+        .cte("bm25_now")
+    )
+
+
+def _query_terms(stats: CTE) -> CTE:
+    """The query's distinct terms that occur in the user's chunks, with their IDF."""
+    terms = func.bm25_terms(analyze(QUERY_TEXT)).table_valued("term", "tf")
+    distinct = select(terms.c.term).distinct().subquery("query_terms")
+    df = cast(Bm25Df.df, Double)
+    idf = func.ln(1 + (stats.c.n - df + 0.5) / (df + 0.5))
+    return (
+        select(Bm25Df.term, idf.label("w"))
+        .join(distinct, distinct.c.term == Bm25Df.term)
+        .join(stats, true())
+        .where(Bm25Df.user_id == USER_ID)
+        .cte("bm25_terms")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _exact(stats: CTE) -> ColumnElement[Any]:
+    """A posting's BM25 weight with the current statistics and parameters (IDF aside)."""
+    return P.tf * (K1 + 1) / (P.tf + K1 * (1 - B + B * P.length / stats.c.avgdl))
+
+
+def _filtered(
+    stmt: Select[Any], chunk_id: ColumnElement[int], where: ColumnElement[bool] | None
+) -> Select[Any]:
+    """Add each chunk's document id, and restrict to documents matching a metadata filter."""
+    stmt = stmt.add_columns(Chunk.document_id).join(Chunk, Chunk.id == chunk_id)
+    if where is not None:
+        stmt = stmt.join(Document, Document.id == Chunk.document_id).where(where)
+    return stmt
+
+
+@dataclass
+class TopK:
+    """The keyword candidates (chunk_id, document_id, rank) and whether they are final."""
+
+    candidates: CTE
+    # SQL for "these candidates hold the exact top k documents" given the document ranking.
+    certified: Any
+
+
+def top_k(where: ColumnElement[bool] | None) -> TopK:
+    """Candidates from the top postings of each term, the best of them scored exactly."""
+    stats = _stats()
+    terms = _query_terms(stats)
+    postings = (
+        select(P.chunk_id, P.impact)
+        .where(P.user_id == USER_ID, P.term == terms.c.term)
+        .order_by(P.impact.desc())
+        .limit(PER_TERM)
+        .lateral("top_postings")
+    )
+    top = (
+        select(terms.c.term, terms.c.w, postings.c.chunk_id, postings.c.impact)
+        .select_from(terms)
+        .join(postings, true())
+        .cte("bm25_top")
+        .prefix_with("MATERIALIZED")
+    )
+    # A term whose list was cut at per_term postings: a chunk missing from it has at most the
+    # last impact read; from a list read to its end, nothing.
+    cut = (
+        select(
+            top.c.term,
+            func.max(top.c.w).label("w"),
+            case((func.count() == PER_TERM, func.min(top.c.impact)), else_=0.0).label("cut"),
+        )
+        .group_by(top.c.term)
+        .cte("bm25_cut")
+    )
+    unseen = select(coalesce(func.sum(cut.c.w * cut.c.cut), 0.0)).scalar_subquery()
+    # Upper bound of each chunk read: what it has, plus the cut of the lists it is missing from.
+    bound = func.sum(top.c.w * (top.c.impact - cut.c.cut)) + unseen
+    bounded = _filtered(
+        select(top.c.chunk_id, bound.label("bound")).join(cut, cut.c.term == top.c.term),
+        top.c.chunk_id,
+        where,
+    ).group_by(top.c.chunk_id, Chunk.document_id)
+    bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
+    best = (
+        select(bounds.c.chunk_id, bounds.c.document_id)
+        .order_by(bounds.c.bound.desc())
+        .limit(RESCORE)
+        .cte("bm25_best")
+        .prefix_with("MATERIALIZED")
+    )
+    next_bound = (
+        select(bounds.c.bound)
+        .order_by(bounds.c.bound.desc())
+        .offset(RESCORE)
+        .limit(1)
+        .scalar_subquery()
+    )
+    scored = (
+        select(
+            best.c.chunk_id,
+            best.c.document_id,
+            func.sum(terms.c.w * _exact(stats)).label("rank"),
+        )
+        .select_from(best)
+        .join(bm25_postings, P.chunk_id == best.c.chunk_id)
+        .join(terms, terms.c.term == P.term)
+        .join(stats, true())
+        .where(P.user_id == USER_ID)
+        .group_by(best.c.chunk_id, best.c.document_id)
+        .cte("keyword_candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    outside = func.greatest(unseen, coalesce(next_bound, 0.0))
+    drift = select(stats.c.drift).scalar_subquery()
+    same = select(stats.c.same_params).scalar_subquery()
+    return TopK(scored, _Certificate(outside=outside, drift=drift, same=same))
+
+
+@dataclass
+class _Certificate:
+    outside: ColumnElement[float]
+    drift: ScalarSelect[Any]
+    same: ScalarSelect[Any]
+
+    def holds(self, kth_score: ScalarSelect[Any]) -> ColumnElement[bool]:
+        """Every chunk read was scored, or the k-th document beats all that were not."""
+        return coalesce(
+            or_(
+                self.outside == 0,
+                and_(self.same, kth_score >= self.drift * self.outside),
+            ),
+            False,
+        )
+
+
+def exhaustive(where: ColumnElement[bool] | None) -> CTE:
+    """Every chunk holding a query term, scored exactly; the best `candidates` of them."""
+    stats = _stats()
+    terms = _query_terms(stats)
+    scores = (
+        select(P.chunk_id, func.sum(terms.c.w * _exact(stats)).label("rank"))
+        .select_from(terms)
+        .join(bm25_postings, and_(P.user_id == USER_ID, P.term == terms.c.term))
+        .join(stats, true())
+        .group_by(P.chunk_id)
+    )
+    r = scores.subquery("bm25_scores")
+    if where is None:
+        # Unfiltered: only the best chunks need their document looked up.
+        r = select(r).order_by(r.c.rank.desc()).limit(CANDIDATES).subquery("bm25_ranked")
+    stmt = _filtered(select(r.c.chunk_id, r.c.rank), r.c.chunk_id, where)
+    stmt = stmt.order_by(r.c.rank.desc()).limit(CANDIDATES)
+    return stmt.cte("keyword_candidates").prefix_with("MATERIALIZED")
+
+
+def refresh_impacts(session: Session, *, user_id: int, params: Bm25Params) -> bool:
+    """Re-make the user's impacts if k1 or b changed or avgdl drifted by more than 10 %.
+
+    Scores never depend on stored impacts (they are re-computed from tf and length); impacts
+    only choose the candidates, so a small drift costs a little pruning, never exactness.
+    """
+    s = Bm25Stats
+    avgdl = cast(s.length, Double) / s.chunks
+    changed = (
+        update(s)
+        .where(
+            s.user_id == user_id,
+            s.length > 0,
+            or_(
+                s.k1 != params.k1,
+                s.b != params.b,
+                func.abs(avgdl / func.nullif(s.impact_avgdl, 0) - 1) > 0.1,
+                s.impact_avgdl == 0,
+            ),
+        )
+        .values(k1=params.k1, b=params.b, impact_avgdl=avgdl)
+        .returning(s.impact_avgdl)
+    )
+    new_avgdl = session.execute(changed).scalar_one_or_none()
+    if new_avgdl is None:
+        return False
+    k1, b = params.k1, params.b
+    session.execute(
+        update(bm25_postings)
+        .where(P.user_id == user_id)
+        .values(impact=P.tf * (k1 + 1) / (P.tf + k1 * (1 - b + b * P.length / new_avgdl)))
+    )
+    return True
