@@ -79,7 +79,7 @@ def search(
             break
         if not rows and not (mode == "keyword" and not plan.exhaustive):
             break  # nothing matches (keyword: a filter may hide the top postings' chunks)
-        if plan.candidates >= MAX_CANDIDATES and plan.exhaustive == (mode == "keyword"):
+        if plan.candidates >= MAX_CANDIDATES:
             break
         plan = plan.wider()
     hits = [
