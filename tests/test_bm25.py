@@ -280,7 +280,7 @@ def long_documents(count: int, *, chunks: int, word: str) -> list[dict[str, Any]
     """Documents of many chunks each; chunk vectors and texts make a few documents dominate."""
     docs = []
     for d in range(count):
-        parts = [
+        parts: list[dict[str, Any]] = [
             {
                 "text": f"{word} " * (1 + (count - d)) + f"part {c}",
                 # Earlier documents are nearer to unit(0), with all their chunks.

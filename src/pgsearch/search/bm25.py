@@ -125,6 +125,21 @@ def _exact(stats: CTE) -> ColumnElement[Any]:
     return P.tf * (K1 + 1) / (P.tf + K1 * (1 - B + B * P.length / stats.c.avgdl))
 
 
+def _with_document(
+    stmt: Select[Any], chunk_id: ColumnElement[int], where: ColumnElement[bool] | None
+) -> Select[Any]:
+    """Add each chunk's document id (and drop chunks of documents not matching `where`).
+
+    A LATERAL look-up by primary key: a few hundred chunks, where a join would let the planner
+    scan every chunk.
+    """
+    doc = select(Chunk.document_id).where(Chunk.id == chunk_id)
+    if where is not None:
+        doc = doc.join(Document, Document.id == Chunk.document_id).where(where)
+    found = doc.lateral("chunk_document")
+    return stmt.add_columns(found.c.document_id).join(found, true())
+
+
 def _filtered(
     stmt: Select[Any], chunk_id: ColumnElement[int], where: ColumnElement[bool] | None
 ) -> Select[Any]:
@@ -176,19 +191,22 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
     unseen = select(coalesce(func.sum(cut.c.w * cut.c.cut), 0.0)).scalar_subquery()
     # Upper bound of each chunk read: what it has, plus the cut of the lists it is missing from.
     bound = func.sum(top.c.w * (top.c.impact - cut.c.cut)) + unseen
-    bounded = _filtered(
-        select(top.c.chunk_id, bound.label("bound")).join(cut, cut.c.term == top.c.term),
-        top.c.chunk_id,
-        where,
-    ).group_by(top.c.chunk_id, Chunk.document_id)
-    bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
-    best = (
-        select(bounds.c.chunk_id, bounds.c.document_id)
-        .order_by(bounds.c.bound.desc())
-        .limit(RESCORE)
-        .cte("bm25_best")
-        .prefix_with("MATERIALIZED")
+    bounded = (
+        select(top.c.chunk_id, bound.label("bound"))
+        .join(cut, cut.c.term == top.c.term)
+        .group_by(top.c.chunk_id)
     )
+    if where is not None:  # only chunks of matching documents compete
+        b = bounded.subquery("bm25_bounded")
+        bounded = _with_document(select(b.c.chunk_id, b.c.bound), b.c.chunk_id, where)
+    bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
+    chosen = select(bounds).order_by(bounds.c.bound.desc()).limit(RESCORE).subquery("chosen")
+    best_stmt = select(chosen.c.chunk_id)
+    if where is None:
+        best_stmt = _with_document(best_stmt, chosen.c.chunk_id, None)
+    else:
+        best_stmt = best_stmt.add_columns(chosen.c.document_id)
+    best = best_stmt.cte("bm25_best").prefix_with("MATERIALIZED")
     next_bound = (
         select(bounds.c.bound)
         .order_by(bounds.c.bound.desc())
@@ -247,10 +265,13 @@ def exhaustive(where: ColumnElement[bool] | None) -> CTE:
     )
     r = scores.subquery("bm25_scores")
     if where is None:
-        # Unfiltered: only the best chunks need their document looked up.
+        # Only the best chunks need their document looked up.
         r = select(r).order_by(r.c.rank.desc()).limit(CANDIDATES).subquery("bm25_ranked")
-    stmt = _filtered(select(r.c.chunk_id, r.c.rank), r.c.chunk_id, where)
-    stmt = stmt.order_by(r.c.rank.desc()).limit(CANDIDATES)
+        stmt = _with_document(select(r.c.chunk_id, r.c.rank), r.c.chunk_id, None)
+    else:
+        # A join: the planner may start from the (few) documents the filter matches.
+        stmt = _filtered(select(r.c.chunk_id, r.c.rank), r.c.chunk_id, where)
+        stmt = stmt.order_by(r.c.rank.desc()).limit(CANDIDATES)
     return stmt.cte("keyword_candidates").prefix_with("MATERIALIZED")
 
 

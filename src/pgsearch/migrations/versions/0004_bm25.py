@@ -134,7 +134,7 @@ BACKFILL = [
 def upgrade() -> None:
     op.create_table(
         "bm25_stats",
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("chunks", sa.BigInteger(), nullable=False),
         sa.Column("length", sa.BigInteger(), nullable=False),
         sa.Column("k1", sa.Double(), nullable=False),
