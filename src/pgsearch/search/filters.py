@@ -23,7 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from pgsearch.errors import InvalidInput
 from pgsearch.jsontypes import json_type_name, unstorable
+from pgsearch.schemas import INT8_MAX, INT8_MIN
 
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "FilterError", "compile_filter"]
 
@@ -33,14 +35,13 @@ LOGICAL_OPERATORS = ("$and", "$or", "$not")
 MAX_PATH_SEGMENTS = 10
 MAX_STRING_CHARS = 1000
 MAX_LIST_ITEMS = 1000  # $in / $nin values, and items in one literal object or list value
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 _RANGE_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 Scalar = str | int | float | bool | None
 
 
-class FilterError(ValueError):
+class FilterError(InvalidInput, ValueError):
     """An invalid metadata filter; the message names the problem and where it is."""
 
 
@@ -290,7 +291,7 @@ def _scalar(value: Any, where: str) -> Scalar:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        if not _INT_MIN <= value <= _INT_MAX:
+        if not INT8_MIN <= value <= INT8_MAX:
             raise FilterError(
                 f"{where}: integer {value} is outside the signed 64-bit range; "
                 "larger numbers lose precision in JSON clients and cannot be matched reliably"

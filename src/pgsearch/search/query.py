@@ -9,7 +9,7 @@ it costs more Python time than PostgreSQL needs to run it.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,19 +32,15 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
 from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
-
-Mode = Literal["semantic", "keyword", "hybrid"]
-
-# Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
-RRF_K = 60
+from pgsearch.schemas import SearchMode
+from pgsearch.search.params import FusionParams
 
 
 class BinaryVector(Vector):
     """A vector parameter handed to psycopg as the numpy array it is.
 
-    `Vector` formats the text form in Python (a quarter of a millisecond for 384 floats, a tenth
-    of a search); psycopg's pgvector dumper, registered on the connection by
-    `db.psycopg_connection()`, sends the binary form instead.
+    `Vector` formats the text form in Python (a tenth of a search); psycopg's pgvector dumper,
+    registered on every connection by the engine (`db.create_db_engine`), sends the binary form.
     """
 
     cache_ok = True
@@ -74,24 +70,26 @@ def search_params(
     k: int,
     vector: NDArray[np.float32] | None = None,  # binary via psycopg: see BinaryVector
     query: str | None = None,
-    semantic_weight: float = 1.0,
-    keyword_weight: float = 1.0,
-    rrf_k: int = RRF_K,
+    fusion: FusionParams | None = None,  # hybrid only
 ) -> dict[str, Any]:
     """Values for the bound parameters of the statements below."""
-    return {
+    params: dict[str, Any] = {
         "user_id": user_id,
         "k": k,
         "candidates": candidate_count(k),
         "query_vector": vector,
         "query_text": query,
-        "semantic_weight": semantic_weight,
-        "keyword_weight": keyword_weight,
-        "rrf_k": rrf_k,
     }
+    if fusion is not None:
+        params |= {
+            "semantic_weight": fusion.semantic_weight,
+            "keyword_weight": fusion.keyword_weight,
+            "rrf_k": fusion.rrf_k,
+        }
+    return params
 
 
-def statement(mode: Mode, where: ColumnElement[bool] | None = None) -> Select[Any]:
+def statement(mode: SearchMode, where: ColumnElement[bool] | None = None) -> Select[Any]:
     """The search statement for `mode`, restricted by a compiled metadata filter if given."""
     if where is None:
         return _unfiltered(mode)
@@ -99,11 +97,11 @@ def statement(mode: Mode, where: ColumnElement[bool] | None = None) -> Select[An
 
 
 @functools.cache
-def _unfiltered(mode: Mode) -> Select[Any]:
+def _unfiltered(mode: SearchMode) -> Select[Any]:
     return _build(mode, None)
 
 
-def _build(mode: Mode, where: ColumnElement[bool] | None) -> Select[Any]:
+def _build(mode: SearchMode, where: ColumnElement[bool] | None) -> Select[Any]:
     if mode == "semantic":
         return semantic_search(where)
     if mode == "keyword":

@@ -14,13 +14,13 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from pgsearch.db import psycopg_connection
+from pgsearch.db import driver_connection
 from pgsearch.embedding import Embedder
-from pgsearch.errors import InvalidInput, NotFound, UserNotFound
+from pgsearch.errors import DocumentNotFound, InvalidInput, UserNotFound
 from pgsearch.ingest.chunking import chunk_text
 from pgsearch.models import Chunk, Document, User
 from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
-from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.search.filters import compile_filter
 from pgsearch.services.users import get_user
 
 Status = Literal["inserted", "updated", "unchanged"]
@@ -249,7 +249,7 @@ def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]
     if not written:
         return
     session.execute(delete(Chunk).where(Chunk.document_id.in_([p.doc_id for p in written])))
-    conn = psycopg_connection(session.connection())
+    conn = driver_connection(session.connection())
     with (
         conn.cursor() as cur,
         cur.copy(_COPY_CHUNKS) as copy,
@@ -265,10 +265,7 @@ def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]
 
 
 def _filter(spec: dict[str, Any] | None) -> Any:
-    try:
-        return compile_filter(spec, Document.meta.expression)
-    except FilterError as exc:
-        raise InvalidInput(str(exc)) from exc
+    return compile_filter(spec, Document.meta.expression)
 
 
 def get_document(session: Session, *, user_id: int, document_id: int) -> Document:
@@ -278,7 +275,7 @@ def get_document(session: Session, *, user_id: int, document_id: int) -> Documen
     )
     if doc is None:
         get_user(session, user_id)  # an unknown user is reported as such
-        raise NotFound(f"document {document_id} not found")
+        raise DocumentNotFound(document_id)
     return doc
 
 

@@ -6,13 +6,13 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from pgsearch.db import psycopg_connection
+from pgsearch.config import get_settings
 from pgsearch.embedding import Embedder
-from pgsearch.errors import InvalidInput
 from pgsearch.models import Document
-from pgsearch.schemas import SearchHit, SearchRequest, SearchResponse
+from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
 from pgsearch.search import query as q
-from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.search.filters import compile_filter
+from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import check_vector
 from pgsearch.services.users import get_user
 
@@ -23,15 +23,13 @@ def search(
     user_id: int,
     request: SearchRequest,
     embedder: Embedder,
-    semantic_weight: float,
-    keyword_weight: float,
-    rrf_k: int = 60,
+    fusion: FusionParams | None = None,
 ) -> SearchResponse:
-    """Run a semantic, keyword or hybrid search; one result per document, best first."""
-    try:
-        where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
-    except FilterError as exc:
-        raise InvalidInput(str(exc)) from exc
+    """Run a semantic, keyword or hybrid search; one result per document, best first.
+
+    `fusion` weighs hybrid search (default: the configured `PGSEARCH_HYBRID_*`).
+    """
+    where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
     vector: NDArray[np.float32] | None = None
     model = None
     if request.mode != "keyword":
@@ -47,10 +45,7 @@ def search(
     # going past ef_search when the candidate list is longer: measured at 50k vectors, k=100
     # gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
-    if vector is not None:
-        psycopg_connection(conn)  # registers the binary form q.QUERY_VECTOR relies on
-
-    mode: q.Mode = request.mode
+    mode: SearchMode = request.mode
     if mode == "hybrid" and request.query is None:
         mode = "semantic"  # a vector only: nothing to match keywords with
     params = q.search_params(
@@ -58,9 +53,7 @@ def search(
         k=request.k,
         vector=vector,
         query=request.query,
-        semantic_weight=semantic_weight,
-        keyword_weight=keyword_weight,
-        rrf_k=rrf_k,
+        fusion=fusion or FusionParams.from_settings(get_settings()),
     )
     hits = [
         SearchHit(
