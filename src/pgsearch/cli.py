@@ -135,6 +135,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request")
+    ] = True,
 ) -> None:
     """Run the HTTP API (starts the embedded database first when DB_HOST is not set)."""
     import uvicorn
@@ -160,6 +163,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_level=log_level,
+                access_log=access_log,
                 # Let in-flight requests finish on SIGTERM, but do not wait forever.
                 timeout_graceful_shutdown=20,
             )

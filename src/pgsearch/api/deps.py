@@ -40,10 +40,17 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def read_session(request: Request) -> AsyncIterator[Session]:
-    """`get_read_db()` (autocommit: no BEGIN/COMMIT round trips) for routes that only read."""
+    """A `get_read_db()` session (autocommit: no BEGIN/COMMIT round trips) for routes that
+    only read, at most one per pooled connection.
+
+    Made and closed on the event loop, without the two thread hops of `db_session`: a session
+    connects on first use (in the route's thread), and closing an autocommit connection sends
+    nothing to the server.
+    """
     limiter: anyio.CapacityLimiter = request.app.state.db_slots
-    async with limiter, contextmanager_in_threadpool(contextmanager(get_read_db)()) as session:
-        yield session
+    async with limiter:
+        with contextmanager(get_read_db)() as session:
+            yield session
 
 
 # scope="function": commit/rollback happen before the response is sent, so a client is never

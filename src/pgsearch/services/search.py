@@ -11,7 +11,7 @@ from pgsearch.embedding import Embedder
 from pgsearch.models import Document
 from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
 from pgsearch.search import query as q
-from pgsearch.search.filters import compile_filter
+from pgsearch.search.filters import compile_filter_params
 from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import check_vector
 from pgsearch.services.users import get_user
@@ -29,7 +29,7 @@ def search(
 
     `fusion` weighs hybrid search (default: the configured `PGSEARCH_HYBRID_*`).
     """
-    where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
+    compiled = compile_filter_params(request.filter or None, Document.meta.expression)
     vector: NDArray[np.float32] | None = None
     model = None
     if request.mode != "keyword":
@@ -55,8 +55,9 @@ def search(
         query=request.query,
         fusion=fusion or FusionParams.from_settings(get_settings()),
     )
+    # Rows straight from PostgreSQL, typed by the statement: built without validation.
     hits = [
-        SearchHit(
+        SearchHit.model_construct(
             document_id=r.document_id,
             external_id=r.external_id,
             chunk_index=r.chunk_index,
@@ -64,7 +65,7 @@ def search(
             score=float(r.score),
             metadata=r.metadata,
         )
-        for r in conn.execute(q.statement(mode, where), params)
+        for r in conn.execute(q.filtered_statement(mode, compiled), params | compiled.params)
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits:
