@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from pgsearch.ingest.discovery import iter_files
 from pgsearch.ingest.files import (
     DEFAULT_MAX_BYTES,
     SUPPORTED_SUFFIXES,
     FileParseError,
-    ParsedDocument,
-    iter_files,
     parse_file,
 )
+from pgsearch.ingest.readers.base import ParsedDocument
 
 
 def write(path: Path, content: str | bytes) -> Path:

@@ -1,1 +1,2 @@
-"""Ingest: find and parse input files, split text into chunks (pure functions, no database)."""
+"""Ingest (pure functions, no database): `discovery` finds input files, `files` parses one with
+the reader for its type (`readers/`, one module per format family), `chunking` splits text."""
