@@ -31,7 +31,8 @@ from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import bin_path, database_running
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.errors import InvalidInput, PgsearchError, UserNotFound
-from pgsearch.ingest.files import FileParseError, iter_files
+from pgsearch.ingest.discovery import iter_files
+from pgsearch.ingest.files import FileParseError
 from pgsearch.schemas import SearchRequest, UserCreate, validation_message
 from pgsearch.search.filters import FilterError, parse_filter_json
 from pgsearch.services import index as index_service
