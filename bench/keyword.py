@@ -176,9 +176,6 @@ def caller(
                 user_id=uid,
                 request=request,
                 embedder=embedder,
-                semantic_weight=1.0,
-                keyword_weight=0.2,
-                rrf_k=5,
             )
         finally:
             session.close()

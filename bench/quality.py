@@ -24,6 +24,7 @@ from pgsearch.config import Settings
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.models import User
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
+from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import store_documents
 from pgsearch.services.search import search
 
@@ -58,9 +59,7 @@ def evaluate(
     embedder: Embedder,
     *,
     mode: SearchMode,
-    semantic_weight: float = 1.0,
-    keyword_weight: float = 1.0,
-    rrf_k: int = 60,
+    fusion: FusionParams | None = None,
 ) -> Scores:
     """Run every query through the search service and score the rankings."""
     r1 = r5 = mrr = 0.0
@@ -70,9 +69,7 @@ def evaluate(
             user_id=user_id,
             request=SearchRequest(query=q.text, mode=mode, k=10),
             embedder=embedder,
-            semantic_weight=semantic_weight,
-            keyword_weight=keyword_weight,
-            rrf_k=rrf_k,
+            fusion=fusion,
         )
         ranked = [hit.external_id for hit in response.results]
         if q.relevant_id in ranked:
@@ -112,9 +109,7 @@ def main() -> None:
                 queries,
                 embedder,
                 mode="hybrid",
-                semantic_weight=sw,
-                keyword_weight=kw,
-                rrf_k=rrf_k,
+                fusion=FusionParams(semantic_weight=sw, keyword_weight=kw, rrf_k=rrf_k),
             )
             name = f"hybrid {sw:g}:{kw:g} k={rrf_k}"
             rows.append((name + (" (default)" if (sw, kw, rrf_k) == sweep[-1] else ""), scores))

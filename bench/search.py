@@ -311,8 +311,6 @@ def service_caller(
                 user_id=user_id,
                 request=requests[i],
                 embedder=embedder,
-                semantic_weight=1.0,
-                keyword_weight=1.0,
             )
         return [Dataset.index_of(hit.external_id) for hit in response.results]
 

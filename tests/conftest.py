@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +16,15 @@ from pgsearch.config import DatabaseConfig, get_settings
 from pgsearch.embedded import get_embedded
 from pgsearch.models import Base
 from pgsearch.testing import temporary_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A private base temp dir per session: pytest's shared `pytest-of-<user>` folder is re-made
+    # 0700 by every session that starts, which would lock the embedded server's system user
+    # out of the data dirs of a session already running.
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="pgsearch-pytest-")
+        config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

@@ -235,8 +235,6 @@ def run_keyword(
             user_id=uid,
             request=request,
             embedder=get_embedder("minilm"),
-            semantic_weight=1.0,
-            keyword_weight=1.0,
             bm25_params=params,
         )
     return [(str(h.external_id), h.score) for h in response.results]
@@ -338,7 +336,7 @@ def database_at_0003(pg_config: DatabaseConfig) -> Iterator[Engine]:
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-            command.upgrade(alembic_config(conn, embedding_dim=3), "0003")
+            command.upgrade(alembic_config(conn), "0003")
             conn.execute(text("INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b')"))
             for i, (name_, words_) in enumerate(CORPUS.items()):
                 for uid in (1, 2):
@@ -365,7 +363,7 @@ def database_at_0003(pg_config: DatabaseConfig) -> Iterator[Engine]:
 
 def test_migration_backfills_postings_and_statistics(database_at_0003: Engine) -> None:
     with database_at_0003.begin() as conn:
-        command.upgrade(alembic_config(conn, embedding_dim=3), "head")
+        command.upgrade(alembic_config(conn), "head")
     with database_at_0003.connect() as conn:
         check_backfill(conn)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
+from pgsearch.errors import DatabaseInitError
 from pgsearch.migrations import MIGRATIONS_DIR, current_revision
 from pgsearch.models import User
 
@@ -111,7 +112,7 @@ def test_init_database_error_is_clear(tmp_path: Path) -> None:
     cfg = DatabaseConfig(_env_file=None, DB_HOST="127.0.0.1", DB_PORT=1, DB_CONNECT_TIMEOUT=2)
     engine = db.create_db_engine(cfg)
     try:
-        with pytest.raises(db.DatabaseInitError, match="could not enable the pgvector extension"):
+        with pytest.raises(DatabaseInitError, match="could not enable the pgvector extension"):
             db.init_database(engine=engine, echo=lambda _: None)
     finally:
         engine.dispose()

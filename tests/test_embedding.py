@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import typing
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pgsearch.config import EmbeddingModel, Settings
 from pgsearch.embedding import (
-    DEFAULT_EMBEDDER,
     EMBEDDER_NAMES,
     Embedder,
     MiniLMEmbedder,
@@ -53,7 +54,8 @@ def _fresh(name: str, **kwargs: Any) -> MiniLMEmbedder | WordLlamaEmbedder:
 
 def test_registry_names_and_default() -> None:
     assert set(EMBEDDER_NAMES) == set(EXPECTED)
-    assert DEFAULT_EMBEDDER == "minilm" and DEFAULT_EMBEDDER in EMBEDDER_NAMES
+    assert set(EMBEDDER_NAMES) == set(typing.get_args(EmbeddingModel))
+    assert Settings(_env_file=None).embedding_model == "minilm"
 
 
 def test_get_embedder_is_cached_and_conforms(embedder: Embedder) -> None:

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from pgsearch.ingest.discovery import iter_files
 from pgsearch.ingest.files import (
     DEFAULT_MAX_BYTES,
     SUPPORTED_SUFFIXES,
     FileParseError,
-    ParsedDocument,
-    iter_files,
+    parse_bytes,
     parse_file,
 )
+from pgsearch.ingest.readers.base import ParsedDocument
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -152,6 +153,21 @@ def test_unreadable_path(tmp_path: Path) -> None:
     error = parse_error(tmp_path / "missing.txt")
     assert error.path == tmp_path / "missing.txt"
     assert "No such file" in error.reason
+
+
+def test_parse_bytes_needs_no_file() -> None:
+    # Content that never was on disk (an upload): the name picks the reader and names errors.
+    [doc] = parse_bytes(b"# Notes\nbody", name="inbox/notes.md", source="notes.md")
+    assert doc == ParsedDocument(
+        text="# Notes\nbody",
+        metadata={"source": "notes.md", "format": "md", "title": "Notes"},
+        external_id="notes.md",
+    )
+    with pytest.raises(FileParseError) as error:
+        parse_bytes(b'[{"text": "a"}, {}]', name="inbox/a.json", source="a.json")
+    assert str(error.value) == "inbox/a.json item 1: 'text' must be a non-empty string"
+    with pytest.raises(FileParseError, match=r"^a\.csv: unsupported file type '\.csv'"):
+        parse_bytes(b"x", name="a.csv", source="a.csv")
 
 
 # --- HTML --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bench.quality import evaluate, ingest
 from pgsearch import db
 from pgsearch.config import DatabaseConfig, Settings
 from pgsearch.embedding import get_embedder
+from pgsearch.search.params import FusionParams
 
 
 def test_recall_floors_and_hybrid_not_worse(pg_config: DatabaseConfig) -> None:
@@ -28,9 +29,7 @@ def test_recall_floors_and_hybrid_not_worse(pg_config: DatabaseConfig) -> None:
             queries,
             embedder,
             mode="hybrid",
-            semantic_weight=settings.hybrid_semantic_weight,
-            keyword_weight=settings.hybrid_keyword_weight,
-            rrf_k=settings.hybrid_rrf_k,
+            fusion=FusionParams.from_settings(settings),
         )
     assert semantic.r5 >= 0.85, semantic
     assert keyword.r5 >= 0.62, keyword

@@ -249,7 +249,6 @@ def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
         session.execute(text("SET enable_sort = off"))
         try:
             conn = session.connection()
-            db.psycopg_connection(conn)
             compiled = query_sql.statement("semantic").compile(dialect=conn.dialect)
             params = query_sql.search_params(
                 user_id=uid, k=100, vector=np.asarray(query, dtype=np.float32)
@@ -261,8 +260,6 @@ def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
                 user_id=uid,
                 request=request,
                 embedder=get_embedder("minilm"),
-                semantic_weight=1.0,
-                keyword_weight=1.0,
             )
         finally:
             session.execute(text("RESET hnsw.ef_search"))

@@ -25,22 +25,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
-from pgsearch.embedded import EmbeddedPostgresError, bin_path, database_running
+from pgsearch.embedded import bin_path, database_running
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.errors import InvalidInput, PgsearchError, UserNotFound
-from pgsearch.ingest.files import FileParseError, iter_files
+from pgsearch.ingest.discovery import iter_files
+from pgsearch.ingest.files import FileParseError
 from pgsearch.schemas import SearchRequest, UserCreate, validation_message
 from pgsearch.search.filters import FilterError, parse_filter_json
 from pgsearch.services import index as index_service
 from pgsearch.services import search as search_service
 from pgsearch.services import users as users_service
-from pgsearch.services.index import ModelMismatch, check_model
 from pgsearch.services.ingest import ingest_files
+from pgsearch.services.startup import prepare_database
 
 app = typer.Typer(
     name="pgsearch",
@@ -78,11 +77,7 @@ def _check_configuration() -> None:
 
 def embedder() -> Embedder:
     """The configured built-in embedding model (an unknown name is a one-line error)."""
-    name = get_settings().embedding_model
-    try:
-        return get_embedder(name)
-    except ValueError as exc:
-        fail(f"PGSEARCH_EMBEDDING_MODEL: {exc}")
+    return get_embedder(get_settings().embedding_model)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -100,33 +95,15 @@ def database(
 ) -> Iterator[None]:
     """The configured database, reachable (and migrated), for the duration of a command."""
     signal.signal(signal.SIGTERM, _terminate)
-    try:
-        with database_running(config):
-            try:
-                with db.get_engine().connect() as conn:
-                    conn.execute(text("SELECT 1"))
-            except SQLAlchemyError as exc:
-                fail(f"cannot connect to {config.describe_target()}: {db.short_error(exc)}")
-            if migrate:
-                try:
-                    # Progress lines for init-db and serve; other commands keep stdout for
-                    # their own output (a search table may be piped).
-                    db.init_database(
-                        echo=(lambda msg: console.print(msg, highlight=False))
-                        if verbose
-                        else (lambda _msg: None)
-                    )
-                except db.DatabaseInitError as exc:
-                    fail(str(exc))
-                if check_embedder:
-                    try:
-                        with db.get_sessionmaker().begin() as session:
-                            check_model(session, embedder())
-                    except ModelMismatch as exc:
-                        fail(exc.message)
-            yield
-    except EmbeddedPostgresError as exc:
-        fail(f"embedded PostgreSQL: {exc}")
+    with database_running(config):
+        prepare_database(
+            migrate=migrate,
+            embedder=embedder() if check_embedder else None,
+            # Progress lines for init-db and serve; other commands keep stdout for their own
+            # output (a search table may be piped).
+            say=(lambda msg: console.print(msg, highlight=False)) if verbose else (lambda _: None),
+        )
+        yield
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -159,6 +136,9 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request")
+    ] = True,
 ) -> None:
     """Run the HTTP API (starts the embedded database first when DB_HOST is not set)."""
     import uvicorn
@@ -184,6 +164,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_level=log_level,
+                access_log=access_log,
                 # Let in-flight requests finish on SIGTERM, but do not wait forever.
                 timeout_graceful_shutdown=20,
             )
@@ -355,21 +336,14 @@ def search_command(
     except ValueError as exc:
         message = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         fail(f"invalid search: {message}", code=2)
-    settings = get_settings()
     with database(get_db_config()):
-        try:
-            with db.get_read_sessionmaker()() as session:
-                response = search_service.search(
-                    session,
-                    user_id=user,
-                    request=request,
-                    embedder=embedder(),
-                    semantic_weight=settings.hybrid_semantic_weight,
-                    keyword_weight=settings.hybrid_keyword_weight,
-                    rrf_k=settings.hybrid_rrf_k,
-                )
-        except PgsearchError as exc:
-            fail(exc.message, code=2 if isinstance(exc, InvalidInput) else 1)
+        with db.get_read_sessionmaker()() as session:
+            response = search_service.search(
+                session,
+                user_id=user,
+                request=request,
+                embedder=embedder(),
+            )
     if not response.results:
         console.print("no results")
         return
@@ -433,8 +407,12 @@ def reembed(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a `PgsearchError` is a one-line message, not a traceback."""
+    try:
+        app()
+    except PgsearchError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        raise SystemExit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 
 if __name__ == "__main__":

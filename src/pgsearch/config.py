@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+# The built-in embedding models (pgsearch.embedding registers one backend per name).
+EmbeddingModel = Literal["minilm", "wordllama"]
 
 # Unix socket paths are limited to ~107 bytes, so the embedded server's socket lives in a short,
 # private directory under the temp dir, named after the data dir it belongs to.
@@ -107,9 +109,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    embedding_model: str = Field(
-        default="minilm", description="Built-in embedder: minilm, wordllama"
-    )
+    embedding_model: EmbeddingModel = Field(default="minilm", description="Built-in embedder")
     admin_key: SecretStr | None = Field(default=None, description="Enables API-key auth")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 

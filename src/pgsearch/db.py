@@ -13,16 +13,12 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
-
-
-class DatabaseInitError(RuntimeError):
-    """`init_database()` failed; the message says at which step and why."""
-
+from pgsearch.errors import DatabaseInitError
 
 _lock = threading.Lock()
 _config: DatabaseConfig | None = None
@@ -33,7 +29,7 @@ _read_sessionmaker: sessionmaker[Session] | None = None
 
 def create_db_engine(config: DatabaseConfig) -> Engine:
     """An engine with a bounded, pre-pinged pool; creating it does not connect."""
-    return create_engine(
+    engine = create_engine(
         config.db_url(),
         echo=config.DEBUG,
         pool_pre_ping=True,
@@ -44,6 +40,21 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
         hide_parameters=not config.DEBUG,
         connect_args={"options": _session_options(config), "application_name": "pgsearch"},
     )
+    event.listen(engine, "connect", _register_vector)
+    return engine
+
+
+def _register_vector(dbapi_connection: Any, _record: Any) -> None:
+    """pgvector's types on every new connection: numpy vectors bind in binary, vectors load as
+    numpy arrays, whoever uses the session (service, CLI, bench, tests).
+
+    Before `init_database()` has created the extension there is nothing to register;
+    `init_database()` then empties the pool so that every later connection registers.
+    """
+    try:
+        register_vector(dbapi_connection)
+    except psycopg.ProgrammingError:
+        pass  # no `vector` type yet
 
 
 def _session_options(config: DatabaseConfig) -> str:
@@ -146,16 +157,10 @@ def get_read_db() -> Generator[Session, None, None]:
         db.close()
 
 
-def psycopg_connection(conn: Connection) -> psycopg.Connection[Any]:
-    """The psycopg connection under `conn`, with pgvector's types registered on it.
-
-    Registered once per pooled connection: numpy vectors then travel in binary, which psycopg
-    encodes in microseconds, where the text form costs a quarter of a millisecond per vector.
-    """
+def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under `conn` (for COPY, which SQLAlchemy does not wrap)."""
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    if driver.adapters.types.get("vector") is None:
-        register_vector(driver)
     return driver
 
 
@@ -171,11 +176,15 @@ def init_database(
     say("Initializing database...")
     try:
         with eng.begin() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+            existed = conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'"))
+            if not existed:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
     except SQLAlchemyError as exc:
         raise DatabaseInitError(
             f"could not enable the pgvector extension: {short_error(exc)}"
         ) from exc
+    if not existed:
+        eng.dispose()  # pooled connections were made before the type existed (_register_vector)
     say("✓ pgvector extension enabled")
     try:
         with eng.begin() as conn:

@@ -27,12 +27,9 @@ from psycopg import Error, connect, sql
 from psycopg.conninfo import make_conninfo
 
 from pgsearch.config import DatabaseConfig
+from pgsearch.errors import EmbeddedPostgresError
 
 logger = logging.getLogger(__name__)
-
-
-class EmbeddedPostgresError(RuntimeError):
-    """The embedded server could not be prepared, started or stopped."""
 
 
 def bin_path() -> Path:

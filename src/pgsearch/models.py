@@ -96,16 +96,7 @@ class Chunk(Base):
     """A piece of a document with its embedding and full-text vector."""
 
     __tablename__ = "chunks"
-    __table_args__ = (
-        UniqueConstraint("document_id", "chunk_index"),
-        Index(
-            "ix_chunks_embedding_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
-    )
+    __table_args__ = (UniqueConstraint("document_id", "chunk_index"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     document_id: Mapped[int] = mapped_column(
@@ -115,13 +106,25 @@ class Chunk(Base):
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     chunk_index: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    # The dimension is fixed per database (by the embedding model) in the migration, not here.
+    # The dimension is the embedding model's, set when the model is first recorded (and by
+    # `reembed`), together with HNSW_INDEX: see services/index.py.
     embedding: Mapped[Any] = mapped_column(Vector())
     # The text analysis of keyword search: BM25 postings are made from these lexemes (see
     # search/bm25.py), and queries are analysed with the same configuration.
     tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(f"to_tsvector('{TEXT_SEARCH_CONFIG}', text)", persisted=True)
     )
+
+
+# The one definition of the vector index. HNSW needs a fixed dimension, so it is created with
+# the dimension, after the schema exists, not by a migration.
+HNSW_INDEX = Index(
+    "ix_chunks_embedding_hnsw",
+    Chunk.embedding,
+    postgresql_using="hnsw",
+    postgresql_with={"m": 16, "ef_construction": 64},
+    postgresql_ops={"embedding": "vector_cosine_ops"},
+)
 
 
 # -- BM25 (keyword search) -----------------------------------------------------------------

@@ -105,6 +105,10 @@ class Health(BaseModel):
 
 # -- documents --------------------------------------------------------------------------------
 
+# PostgreSQL `integer` and `bigint` bounds (ids, offsets, JSON numbers compared as bigint).
+INT4_MAX = 2**31 - 1
+INT8_MIN, INT8_MAX = -(2**63), 2**63 - 1
+
 MAX_TEXT_CHARS = 1_000_000
 MAX_METADATA_BYTES = 64 * 1024
 MAX_CHUNKS_PER_DOCUMENT = 5_000

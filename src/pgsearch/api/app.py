@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
 from pgsearch.api.deps import reject_unknown_query_params
@@ -20,10 +19,11 @@ from pgsearch.api.errors import install_error_handlers
 from pgsearch.api.limits import BodySizeLimit
 from pgsearch.api.routes import documents, health, keys, search, users
 from pgsearch.config import get_settings
-from pgsearch.embedded import EmbeddedPostgresError, get_embedded
+from pgsearch.embedded import database_running
 from pgsearch.embedding import get_embedder
+from pgsearch.errors import EmbeddedPostgresError, PgsearchError
 from pgsearch.schemas import ErrorResponse, UnprocessableResponse
-from pgsearch.services.index import check_model
+from pgsearch.services.startup import prepare_database
 
 logger = logging.getLogger(__name__)
 
@@ -43,34 +43,26 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the embedded database if needed, migrate, and clean up on shutdown."""
-    config = db.get_config()
+    """Start the embedded database if needed, prepare it, and clean up on shutdown."""
     # Threads must outnumber database sessions, so a request holding a connection can always
     # get a thread to finish and give it back.
     threads = anyio.to_thread.current_default_thread_limiter()
     threads.total_tokens = max(threads.total_tokens, app.state.db_slots.total_tokens + 10)
-    server = get_embedded(config) if config.embedded else None
-    if server is not None:
-        server.start()
+    embedder = get_embedder(get_settings().embedding_model)
     try:
-        embedder = get_embedder(get_settings().embedding_model)
-        try:
-            db.init_database(echo=logger.info)
-            with db.get_sessionmaker().begin() as session:
-                check_model(session, embedder)
-        except (db.DatabaseInitError, SQLAlchemyError) as exc:
-            # Serve anyway: /health reports the problem and requests get 503 until it is fixed.
-            logger.error("database not ready: %s", exc)
-        # Load the model now (off the event loop), not in the first user's request.
-        await asyncio.to_thread(embedder.embed, ["warm-up"])
-        yield
-    finally:
-        db.dispose()
-        if server is not None:
+        with ExitStack() as stack:
+            stack.callback(db.dispose)
             try:
-                server.stop()
-            except EmbeddedPostgresError as exc:
-                logger.error("could not stop the embedded database: %s", exc)
+                stack.enter_context(database_running(db.get_config()))
+                prepare_database(embedder=embedder, say=logger.info)
+            except PgsearchError as exc:
+                # Serve anyway: /health reports the problem and requests get 503 until fixed.
+                logger.error("database not ready: %s", exc.message)
+            # Load the model now (off the event loop), not in the first user's request.
+            await asyncio.to_thread(embedder.embed, ["warm-up"])
+            yield
+    except EmbeddedPostgresError as exc:  # stopping it; starting is handled above
+        logger.error("could not stop the embedded database: %s", exc.message)
 
 
 def create_app() -> FastAPI:

@@ -22,20 +22,12 @@ from pgsearch.config import Settings, get_settings
 from pgsearch.db import get_db, get_read_db
 from pgsearch.embedding import Embedder, get_embedder, get_query_embedder
 from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
+from pgsearch.schemas import INT4_MAX, INT8_MAX
 from pgsearch.services.keys import verify_key
 
 
-class ReadOnlyRoute(APIRoute):
-    """A route that only reads although its method is not GET (a search takes a JSON body)."""
-
-
-def _reads_only(request: Request) -> bool:
-    route = request.scope.get("route")
-    return request.method == "GET" or isinstance(route, ReadOnlyRoute)
-
-
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """`get_db()` for requests (`get_read_db()` for reads), at most one per pooled connection.
+    """`get_db()` for a request, at most one per pooled connection.
 
     Sync endpoints run in a bounded thread pool. Uncapped, requests waiting for a pooled
     connection take every thread, while the requests that hold connections wait for a thread to
@@ -43,14 +35,29 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     for a slot here costs no thread.
     """
     limiter: anyio.CapacityLimiter = request.app.state.db_slots
-    sessions = get_read_db if _reads_only(request) else get_db
-    async with limiter, contextmanager_in_threadpool(contextmanager(sessions)()) as session:
+    async with limiter, contextmanager_in_threadpool(contextmanager(get_db)()) as session:
         yield session
+
+
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    """A `get_read_db()` session (autocommit: no BEGIN/COMMIT round trips) for routes that
+    only read, at most one per pooled connection.
+
+    Made and closed on the event loop, without the two thread hops of `db_session`: a session
+    connects on first use (in the route's thread), and closing an autocommit connection sends
+    nothing to the server.
+    """
+    limiter: anyio.CapacityLimiter = request.app.state.db_slots
+    async with limiter:
+        with contextmanager(get_read_db)() as session:
+            yield session
 
 
 # scope="function": commit/rollback happen before the response is sent, so a client is never
 # told "created" for a write whose commit then failed.
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+# For routes that only read: each statement commits on its own, so nothing that writes may use it.
+ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
 
 
 async def settings() -> Settings:
@@ -77,6 +84,12 @@ async def query_embedder(settings: SettingsDep) -> Embedder:
 QueryEmbedderDep = Annotated[Embedder, Depends(query_embedder)]
 
 _bearer = HTTPBearer(auto_error=False, description="The admin key or a user's API key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+# PostgreSQL `integer` / `bigint` ids: bounded, so a huge id is a 422, not a database error.
+UserIdPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="User id")]
+DocumentIdPath = Annotated[int, Path(ge=1, le=INT8_MAX, description="Document id")]
+KeyIdPath = Annotated[int, Path(ge=1, le=INT4_MAX, description="Key id")]
 
 
 @dataclass(frozen=True)
@@ -87,12 +100,9 @@ class Principal:
     user_id: int | None = None
 
 
-async def current_principal(
-    settings: SettingsDep,
-    db: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _authenticate(
+    settings: Settings, db: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    """Authenticate the request's bearer key (everything is allowed when auth is off)."""
     if settings.admin_key is None:
         return Principal(admin=True)
     if credentials is None:
@@ -106,24 +116,54 @@ async def current_principal(
     return Principal(admin=False, user_id=key.user_id)
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+# Two variants, one per session kind, so the key is checked on the request's own session: a
+# second session would take a second pooled connection while holding the first.
+async def principal(settings: SettingsDep, db: SessionDep, credentials: BearerDep) -> Principal:
+    """The caller, authenticated on the request's session (everyone is admin with auth off)."""
+    return await _authenticate(settings, db, credentials)
 
 
-async def require_admin(principal: PrincipalDep) -> Principal:
-    """Only the admin key may manage users and issue keys."""
+async def read_principal(
+    settings: SettingsDep, db: ReadSessionDep, credentials: BearerDep
+) -> Principal:
+    """`principal` for routes that only read."""
+    return await _authenticate(settings, db, credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+ReadPrincipalDep = Annotated[Principal, Depends(read_principal)]
+
+
+def _admin(principal: Principal) -> Principal:
     if not principal.admin:
         raise Forbidden("this endpoint needs the admin key")
     return principal
 
 
-async def owned_user_id(
-    principal: PrincipalDep,
-    user_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")],
-) -> int:
-    """The path's user id, if the caller may reach it; anyone else's is "not found"."""
+async def require_admin(principal: PrincipalDep) -> Principal:
+    """Only the admin key may manage users and issue keys."""
+    return _admin(principal)
+
+
+async def read_require_admin(principal: ReadPrincipalDep) -> Principal:
+    """`require_admin` for routes that only read."""
+    return _admin(principal)
+
+
+def _owned(principal: Principal, user_id: int) -> int:
     if not principal.admin and principal.user_id != user_id:
         raise UserNotFound(user_id)  # same answer as a missing user: no enumeration
     return user_id
+
+
+async def owned_user_id(principal: PrincipalDep, user_id: UserIdPath) -> int:
+    """The path's user id, if the caller may reach it; anyone else's is "not found"."""
+    return _owned(principal, user_id)
+
+
+async def read_owned_user_id(principal: ReadPrincipalDep, user_id: UserIdPath) -> int:
+    """`owned_user_id` for routes that only read."""
+    return _owned(principal, user_id)
 
 
 def _query_names(request: Request, route: APIRoute) -> frozenset[str]:
@@ -157,6 +197,8 @@ async def reject_unknown_query_params(request: Request) -> None:
 
 
 AdminDep = Depends(require_admin)
+ReadAdminDep = Depends(read_require_admin)
 # Declares the `user_id` path parameter once (declaring it in the route too would validate,
 # and report errors, twice).
 OwnUserId = Annotated[int, Depends(owned_user_id)]
+ReadOwnUserId = Annotated[int, Depends(read_owned_user_id)]

@@ -17,33 +17,29 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pgsearch.errors import PgsearchError
+from pgsearch.errors import PgsearchError, Unavailable
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_S = "2"
 
-
-def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse(
-        {"detail": message}, status_code=503, headers={"Retry-After": RETRY_AFTER_S}
-    )
+def _render(exc: PgsearchError) -> JSONResponse:
+    headers = dict(exc.headers) if exc.headers else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PgsearchError)
-    headers = {"WWW-Authenticate": 'Bearer realm="pgsearch"'} if exc.status_code == 401 else None
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+    return _render(exc)
 
 
 async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("connection pool exhausted: %s %s", request.method, request.url.path)
-    return _unavailable("database busy: no free connection, retry shortly")
+    return _render(Unavailable("database busy: no free connection, retry shortly"))
 
 
 async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
-    return _unavailable("database unavailable, retry shortly")
+    return _render(Unavailable("database unavailable, retry shortly"))
 
 
 async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:

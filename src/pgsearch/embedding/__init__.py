@@ -11,7 +11,6 @@ from pgsearch.embedding.minilm import MiniLMEmbedder
 from pgsearch.embedding.wordllama import WordLlamaEmbedder
 
 __all__ = [
-    "DEFAULT_EMBEDDER",
     "BatchingEmbedder",
     "EMBEDDER_NAMES",
     "Embedder",
@@ -27,7 +26,6 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {
     "wordllama": WordLlamaEmbedder,
 }
 EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
-DEFAULT_EMBEDDER = "minilm"
 
 _instances: dict[str, Embedder] = {}
 _query_instances: dict[str, BatchingEmbedder] = {}

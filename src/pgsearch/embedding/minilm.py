@@ -76,10 +76,6 @@ class MiniLMEmbedder:
         self._tokenizer_path = tokenizer_path
         self._model = Lazy(self._load)
 
-    def load(self) -> None:
-        """Load the model now instead of on the first embed() call (idempotent)."""
-        self._model.get()
-
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed `texts` into a (len(texts), 384) float32 array of unit-length rows."""
         check_texts(texts)

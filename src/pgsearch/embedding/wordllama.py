@@ -41,10 +41,6 @@ class WordLlamaEmbedder:
         self.batch_size = batch_size
         self._model = Lazy(_load)
 
-    def load(self) -> None:
-        """Load the model now instead of on the first embed() call (idempotent)."""
-        self._model.get()
-
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embed `texts` into a (len(texts), 256) float32 array of unit-length rows."""
         check_texts(texts)

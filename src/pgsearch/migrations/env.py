@@ -23,15 +23,19 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
+    # The `alembic` command line: pgsearch's own settings, embedded server included.
     from pgsearch.config import get_db_config
     from pgsearch.db import create_db_engine
+    from pgsearch.embedded import database_running
 
-    engine = create_db_engine(get_db_config())
-    try:
-        with engine.begin() as conn:
-            _run(conn)
-    finally:
-        engine.dispose()
+    db_config = get_db_config()
+    with database_running(db_config):
+        engine = create_db_engine(db_config)
+        try:
+            with engine.begin() as conn:
+                _run(conn)
+        finally:
+            engine.dispose()
 
 
 if context.is_offline_mode():

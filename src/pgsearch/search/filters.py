@@ -16,14 +16,17 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from pgsearch.errors import InvalidInput
 from pgsearch.jsontypes import json_type_name, unstorable
+from pgsearch.schemas import INT8_MAX, INT8_MIN
 
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "FilterError", "compile_filter"]
 
@@ -33,14 +36,13 @@ LOGICAL_OPERATORS = ("$and", "$or", "$not")
 MAX_PATH_SEGMENTS = 10
 MAX_STRING_CHARS = 1000
 MAX_LIST_ITEMS = 1000  # $in / $nin values, and items in one literal object or list value
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 _RANGE_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 Scalar = str | int | float | bool | None
 
 
-class FilterError(ValueError):
+class FilterError(InvalidInput, ValueError):
     """An invalid metadata filter; the message names the problem and where it is."""
 
 
@@ -63,11 +65,46 @@ def compile_filter(
     max_conditions: int = 100,
 ) -> ColumnElement[bool]:
     """Compile a filter over the JSONB `column` into a boolean SQL expression; None/{} → TRUE."""
+    return compile_filter_params(
+        spec, column, max_depth=max_depth, max_conditions=max_conditions
+    ).where
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    """A compiled filter, its parameter values by name, and its shape (`shape`)."""
+
+    where: ColumnElement[bool]
+    params: dict[str, Any]
+    shape: Hashable
+
+
+def compile_filter_params(
+    spec: Mapping[str, Any] | None,
+    column: ColumnElement[Any],
+    *,
+    max_depth: int = 8,
+    max_conditions: int = 100,
+) -> CompiledFilter:
+    """`compile_filter`, with what a caller needs to reuse a statement built for its shape."""
     if spec is None:
-        return sa.true()
-    return _Compiler(column, max_depth=max_depth, max_conditions=max_conditions).filter(
-        spec, "filter", depth=1
-    )
+        return CompiledFilter(sa.true(), {}, None)
+    compiler = _Compiler(column, max_depth=max_depth, max_conditions=max_conditions)
+    where = compiler.filter(spec, "filter", depth=1)
+    return CompiledFilter(where, compiler.params, shape(spec))
+
+
+def shape(value: Any) -> Hashable:
+    """What of a filter decides its SQL: keys and operators in order, and the kinds of values
+    (a string and a number compare differently, `$exists` true and false are different SQL).
+    Two filters of one shape compile to the same SQL with the same parameter names."""
+    if isinstance(value, Mapping):
+        return ("{", tuple((k, shape(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("[", tuple(shape(v) for v in value))
+    if isinstance(value, bool) or value is None:
+        return value
+    return type(value).__name__
 
 
 class _Compiler:
@@ -76,6 +113,7 @@ class _Compiler:
         self.max_depth = max_depth
         self.max_conditions = max_conditions
         self.conditions = 0
+        self.params: dict[str, Any] = {}
 
     # --- structure ------------------------------------------------------------------------
 
@@ -174,7 +212,7 @@ class _Compiler:
     def _eq(self, path: list[str], value: Any) -> ColumnElement[bool]:
         if isinstance(value, dict | list):
             # Equality implies containment, so the @> lets the GIN index find candidates.
-            exact = self._get(path) == sa.bindparam(None, value, type_=JSONB)
+            exact = self._get(path) == self._param(value, JSONB)
             return sa.and_(self._contains(_nest(path, value)), exact)
         # Like Mongo, a scalar also matches an array that holds it. A nested array must be
         # spelled out: '{"a": ["x"]}' @> '{"a": "x"}' is false in PostgreSQL.
@@ -184,7 +222,7 @@ class _Compiler:
         # One array parameter however long the list (psycopg allows 65,535 parameters per
         # query); a bitmap scan on the GIN index serves `@> ANY (array)`.
         candidates = [obj for v in values for obj in (_nest(path, v), _nest(path, [v]))]
-        array = sa.cast(sa.bindparam(None, candidates, type_=ARRAY(JSONB)), ARRAY(JSONB))
+        array = sa.cast(self._param(candidates, ARRAY(JSONB)), ARRAY(JSONB))
         return self.column.bool_op("@>")(sa.any_(array))
 
     def _range(self, sql_op: str, path: list[str], value: int | float | str) -> ColumnElement[bool]:
@@ -192,26 +230,32 @@ class _Compiler:
         if isinstance(value, str):
             # jsonb compares strings in the database's collation; "C" makes ISO dates and
             # other strings compare byte-wise, the same on every server.
-            text = self.column.op("#>>", return_type=sa.Text)(_path_param(path))
-            compared = text.collate("C").bool_op(sql_op)(sa.bindparam(None, value, type_=sa.Text))
+            text = self.column.op("#>>", return_type=sa.Text)(self._path(path))
+            compared = text.collate("C").bool_op(sql_op)(self._param(value, sa.Text()))
             json_type = "string"
         else:
-            compared = got.bool_op(sql_op)(sa.bindparam(None, value, type_=JSONB))
+            compared = got.bool_op(sql_op)(self._param(value, JSONB))
             json_type = "number"
         # The type check keeps strings from comparing with numbers (jsonb orders across types).
         return sa.and_(sa.func.jsonb_typeof(got) == json_type, compared)
 
     def _contains(self, obj: Any) -> ColumnElement[bool]:
-        return self.column.bool_op("@>")(sa.bindparam(None, obj, type_=JSONB))
+        return self.column.bool_op("@>")(self._param(obj, JSONB))
 
     def _get(self, path: list[str]) -> ColumnElement[Any]:
         # An explicit TEXT[] parameter: SQLAlchemy's own JSON path type joins the keys into a
         # '{a, b}' literal, which breaks on keys holding commas, quotes, braces or "NULL".
-        return self.column.op("#>", return_type=JSONB)(_path_param(path))
+        return self.column.op("#>", return_type=JSONB)(self._path(path))
 
+    def _path(self, path: list[str]) -> ColumnElement[Any]:
+        return self._param(list(path), ARRAY(sa.Text))
 
-def _path_param(path: list[str]) -> ColumnElement[Any]:
-    return sa.bindparam(None, list(path), type_=ARRAY(sa.Text))
+    def _param(self, value: Any, type_: Any) -> ColumnElement[Any]:
+        # Named in the order the filter is walked, so filters of one shape (see `shape`) make
+        # the same SQL with the same parameter names, and a statement built for one serves all.
+        name = f"filter_{len(self.params)}"
+        self.params[name] = value
+        return sa.bindparam(name, value, type_=type_)
 
 
 def _negate(clause: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -290,7 +334,7 @@ def _scalar(value: Any, where: str) -> Scalar:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        if not _INT_MIN <= value <= _INT_MAX:
+        if not INT8_MIN <= value <= INT8_MAX:
             raise FilterError(
                 f"{where}: integer {value} is outside the signed 64-bit range; "
                 "larger numbers lose precision in JSON clients and cannot be matched reliably"

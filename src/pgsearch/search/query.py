@@ -12,8 +12,11 @@ it costs more Python time than PostgreSQL needs to run it.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,21 +37,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
 from pgsearch.models import Chunk, Document
+from pgsearch.schemas import SearchMode
 from pgsearch.search import bm25
 from pgsearch.search.bm25 import CANDIDATES, USER_ID, Bm25Params, K
-
-Mode = Literal["semantic", "keyword", "hybrid"]
-
-# Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
-RRF_K = 60
+from pgsearch.search.filters import CompiledFilter
+from pgsearch.search.params import FusionParams
 
 
 class BinaryVector(Vector):
     """A vector parameter handed to psycopg as the numpy array it is.
 
-    `Vector` formats the text form in Python (a quarter of a millisecond for 384 floats, a tenth
-    of a search); psycopg's pgvector dumper, registered on the connection by
-    `db.psycopg_connection()`, sends the binary form instead.
+    `Vector` formats the text form in Python (a tenth of a search); psycopg's pgvector dumper,
+    registered on every connection by the engine (`db.create_db_engine`), sends the binary form.
     """
 
     cache_ok = True
@@ -72,7 +72,7 @@ def candidate_count(k: int) -> int:
 class Plan:
     """One attempt at a search: which statement, and how many candidate chunks it keeps."""
 
-    mode: Mode
+    mode: SearchMode
     candidates: int
     # Keyword ranking: every matching chunk scored, instead of the certified top postings.
     exhaustive: bool = False
@@ -90,28 +90,30 @@ def search_params(
     k: int,
     vector: NDArray[np.float32] | None = None,  # binary via psycopg: see BinaryVector
     query: str | None = None,
-    semantic_weight: float = 1.0,
-    keyword_weight: float = 1.0,
-    rrf_k: int = RRF_K,
+    fusion: FusionParams | None = None,  # hybrid only
     bm25_params: Bm25Params | None = None,
     candidates: int | None = None,
 ) -> dict[str, Any]:
     """Values for the bound parameters of the statements below."""
-    return {
+    params: dict[str, Any] = {
         "user_id": user_id,
         "k": k,
         "candidates": candidates if candidates is not None else candidate_count(k),
         "query_vector": vector,
         "query_text": query,
-        "semantic_weight": semantic_weight,
-        "keyword_weight": keyword_weight,
-        "rrf_k": rrf_k,
         **(bm25_params or Bm25Params()).params(),
     }
+    if fusion is not None:
+        params |= {
+            "semantic_weight": fusion.semantic_weight,
+            "keyword_weight": fusion.keyword_weight,
+            "rrf_k": fusion.rrf_k,
+        }
+    return params
 
 
 def statement(
-    mode: Mode, where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
+    mode: SearchMode, where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
 ) -> Select[Any]:
     """The search statement for `mode`, restricted by a compiled metadata filter if given."""
     if where is None:
@@ -120,11 +122,37 @@ def statement(
 
 
 @functools.cache
-def _unfiltered(mode: Mode, exhaustive: bool) -> Select[Any]:
+def _unfiltered(mode: SearchMode, exhaustive: bool) -> Select[Any]:
     return _build(mode, None, exhaustive)
 
 
-def _build(mode: Mode, where: ColumnElement[bool] | None, exhaustive: bool) -> Select[Any]:
+# Filters of one shape share a statement: building one costs milliseconds of Python.
+_FILTERED_CACHE_SIZE = 512
+_filtered: OrderedDict[tuple[SearchMode, bool, Hashable], Select[Any]] = OrderedDict()
+_filtered_lock = threading.Lock()
+
+
+def filtered_statement(
+    mode: SearchMode, compiled: CompiledFilter, *, exhaustive: bool = False
+) -> Select[Any]:
+    """The statement for `mode` and a compiled filter; bind `compiled.params` with it."""
+    if compiled.shape is None:
+        return _unfiltered(mode, exhaustive)
+    key = (mode, exhaustive, compiled.shape)
+    with _filtered_lock:
+        stmt = _filtered.get(key)
+        if stmt is not None:
+            _filtered.move_to_end(key)
+            return stmt
+    stmt = _build(mode, compiled.where, exhaustive)
+    with _filtered_lock:
+        _filtered[key] = stmt
+        if len(_filtered) > _FILTERED_CACHE_SIZE:
+            _filtered.popitem(last=False)
+    return stmt
+
+
+def _build(mode: SearchMode, where: ColumnElement[bool] | None, exhaustive: bool) -> Select[Any]:
     if mode == "semantic":
         return semantic_search(where)
     if mode == "keyword":

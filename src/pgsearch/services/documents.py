@@ -10,26 +10,21 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from pgsearch.db import psycopg_connection
 from pgsearch.embedding import Embedder
-from pgsearch.errors import InvalidInput, NotFound, UserNotFound
+from pgsearch.errors import DocumentNotFound, InvalidInput, UserNotFound
 from pgsearch.ingest.chunking import chunk_text
-from pgsearch.models import Chunk, Document, User
+from pgsearch.models import Document, User
+from pgsearch.repositories import documents as repo
 from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
 from pgsearch.search import bm25
 from pgsearch.search.bm25 import Bm25Params
-from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.search.filters import compile_filter
 from pgsearch.services.users import get_user
 
 Status = Literal["inserted", "updated", "unchanged"]
 
-_COPY_CHUNKS = (
-    "COPY chunks (document_id, user_id, chunk_index, text, embedding) FROM STDIN (FORMAT BINARY)"
-)
 CHUNK_MAX_CHARS = 800
 CHUNK_OVERLAP = 100
 
@@ -55,7 +50,7 @@ class StoreResult:
 
 def lock_user(session: Session, user_id: int) -> User:
     """The user, locked against deletion until the transaction ends (or `UserNotFound`)."""
-    user = session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
+    user = repo.lock_user(session, user_id)
     if user is None:
         raise UserNotFound(user_id)
     return user
@@ -147,10 +142,7 @@ def store_documents(
         bm25.refresh_impacts(session, user_id=user_id, params=Bm25Params.from_settings())
 
     ids = [p.doc_id for p in prepared]
-    rows = session.scalars(
-        select(Document).where(Document.id.in_(ids)).execution_options(populate_existing=True)
-    ).all()
-    by_id = {d.id: d for d in rows}
+    by_id = repo.documents_by_id(session, [i for i in ids if i is not None])
     statuses = [p.status for p in prepared]
     counts: dict[Status, int] = {"inserted": 0, "updated": 0, "unchanged": 0}
     for s in statuses:
@@ -161,12 +153,7 @@ def store_documents(
 
 
 def _classify_existing(session: Session, user_id: int, by_external: dict[str, _Prepared]) -> None:
-    rows = session.execute(
-        select(Document.id, Document.external_id, Document.content_hash, Document.meta)
-        .where(Document.user_id == user_id, Document.external_id.in_(list(by_external)))
-        .with_for_update()
-    ).all()
-    for row in rows:
+    for row in repo.lock_by_external_ids(session, user_id, list(by_external)):
         p = by_external[row.external_id]
         p.doc_id = row.id
         if row.content_hash == p.content_hash:
@@ -204,13 +191,7 @@ def _insert_new(session: Session, user_id: int, new: Sequence[_Prepared]) -> Non
         }
         for p in new
     ]
-    # One multi-row INSERT per batch (insertmanyvalues); RETURNING in parameter order.
-    stmt = (
-        insert(Document)
-        .on_conflict_do_nothing(index_elements=[Document.user_id, Document.external_id])
-        .returning(Document.id, Document.external_id, sort_by_parameter_order=True)
-    )
-    returned = session.execute(stmt, rows).all()
+    returned = repo.insert_documents(session, rows)
     if len(returned) == len(new):
         for p, r in zip(new, returned, strict=True):
             p.doc_id = r.id
@@ -224,19 +205,8 @@ def _insert_new(session: Session, user_id: int, new: Sequence[_Prepared]) -> Non
 def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
     if not updated:
         return
-    stmt = (
-        update(Document)
-        .where(Document.id == bindparam("doc_id"))
-        .values(
-            text=bindparam("new_text"),
-            meta=bindparam("new_meta"),
-            content_hash=bindparam("new_hash"),
-            chunk_count=func.coalesce(bindparam("new_count"), Document.chunk_count),
-            updated_at=func.now(),
-        )
-    )
-    session.connection().execute(
-        stmt,
+    repo.update_documents(
+        session,
         [
             {
                 "doc_id": p.doc_id,
@@ -251,40 +221,29 @@ def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
 
 
 def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]) -> None:
-    """Delete old chunks and COPY the new ones (binary, vectors included) in one stream."""
     if not written:
         return
-    session.execute(delete(Chunk).where(Chunk.document_id.in_([p.doc_id for p in written])))
-    conn = psycopg_connection(session.connection())
-    with (
-        conn.cursor() as cur,
-        cur.copy(_COPY_CHUNKS) as copy,
-    ):
-        copy.set_types(["int8", "int4", "int4", "text", "vector"])
-        for p in written:
-            assert p.vectors is not None
-            for i, (text, vector) in enumerate(zip(p.texts, p.vectors, strict=True)):
-                copy.write_row((p.doc_id, user_id, i, text, vector))
+    chunks = [
+        (p.doc_id, p.texts, p.vectors)
+        for p in written
+        if p.doc_id is not None and p.vectors is not None
+    ]
+    repo.replace_chunks(session, user_id, [doc_id for doc_id, _, _ in chunks], chunks)
 
 
 # -- reading and deleting -------------------------------------------------------------------
 
 
 def _filter(spec: dict[str, Any] | None) -> Any:
-    try:
-        return compile_filter(spec, Document.meta.expression)
-    except FilterError as exc:
-        raise InvalidInput(str(exc)) from exc
+    return compile_filter(spec, Document.meta.expression)
 
 
 def get_document(session: Session, *, user_id: int, document_id: int) -> Document:
     """One of the user's documents; another user's id is "not found", like a missing one."""
-    doc = session.scalar(
-        select(Document).where(Document.id == document_id, Document.user_id == user_id)
-    )
+    doc = repo.user_document(session, user_id, document_id)
     if doc is None:
         get_user(session, user_id)  # an unknown user is reported as such
-        raise NotFound(f"document {document_id} not found")
+        raise DocumentNotFound(document_id)
     return doc
 
 
@@ -298,13 +257,9 @@ def list_documents(
 ) -> tuple[list[Document], int | None]:
     """A page of documents by id (keyset pagination) and the cursor of the next page."""
     get_user(session, user_id)
-    stmt = (
-        select(Document)
-        .where(Document.user_id == user_id, Document.id > after, _filter(filter_spec))
-        .order_by(Document.id)
-        .limit(limit + 1)
+    docs = repo.document_page(
+        session, user_id, after=after, limit=limit + 1, where=_filter(filter_spec)
     )
-    docs = list(session.scalars(stmt))
     more = len(docs) > limit
     docs = docs[:limit]
     return docs, (docs[-1].id if more else None)
@@ -319,7 +274,4 @@ def delete_document(session: Session, *, user_id: int, document_id: int) -> None
 def delete_documents(session: Session, *, user_id: int, filter_spec: dict[str, Any]) -> int:
     """Delete the user's documents whose metadata match `filter_spec`; returns how many."""
     lock_user(session, user_id)
-    result = session.execute(
-        delete(Document).where(Document.user_id == user_id, _filter(filter_spec))
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return repo.delete_where(session, user_id, _filter(filter_spec))

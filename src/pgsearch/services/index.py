@@ -10,14 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pgsearch.embedding import Embedder
-from pgsearch.errors import PgsearchError
-from pgsearch.models import Chunk, IndexConfig
-
-
-class ModelMismatch(PgsearchError):
-    """The configured embedding model is not the one the stored vectors were made with."""
-
-    status_code = 409
+from pgsearch.errors import ModelMismatch
+from pgsearch.models import HNSW_INDEX, Chunk, IndexConfig
 
 
 def stored_model(session: Session) -> IndexConfig | None:
@@ -27,12 +21,15 @@ def stored_model(session: Session) -> IndexConfig | None:
 
 def check_model(session: Session, embedder: Embedder) -> IndexConfig:
     """Record `embedder` on first use; fail clearly if the stored vectors are another model's."""
-    # ON CONFLICT: several workers may start at once on a new database.
-    session.execute(
+    # ON CONFLICT: several workers may start at once on a new database; one of them records.
+    recorded = session.scalar(
         insert(IndexConfig)
         .values(id=1, embedding_model=embedder.name, embedding_dim=embedder.dim)
         .on_conflict_do_nothing(index_elements=[IndexConfig.id])
+        .returning(IndexConfig.id)
     )
+    if recorded is not None:
+        _set_dimension(session, embedder.dim)
     config = stored_model(session)
     assert config is not None
     if (config.embedding_model, config.embedding_dim) != (embedder.name, embedder.dim):
@@ -43,6 +40,30 @@ def check_model(session: Session, embedder: Embedder) -> IndexConfig:
             "configured model, or set PGSEARCH_EMBEDDING_MODEL back"
         )
     return config
+
+
+def _column_dimension(session: Session) -> int | None:
+    typmod = session.scalar(
+        text(
+            "SELECT atttypmod FROM pg_attribute"
+            " WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+        )
+    )
+    return None if typmod is None or typmod < 0 else int(typmod)
+
+
+def _set_dimension(session: Session, dim: int) -> None:
+    """Give the vector column the model's dimension and build the HNSW index (HNSW_INDEX)."""
+    if _column_dimension(session) != dim:
+        # First record: no vectors are stored yet (they need a recorded model).
+        session.execute(text(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)})"))
+    _build_index(session)
+
+
+def _build_index(session: Session) -> None:
+    # With enough memory for the graph: 64 MB (the default) took 196 s for 100k chunks, 1 GB 43 s.
+    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+    HNSW_INDEX.create(session.connection(), checkfirst=True)
 
 
 def reembed(
@@ -59,18 +80,15 @@ def reembed(
     """
     session.execute(text("LOCK TABLE chunks IN SHARE ROW EXCLUSIVE MODE"))
     total = session.scalar(select(func.count()).select_from(Chunk)) or 0
-    config = stored_model(session)
-    if config is None or config.embedding_dim != embedder.dim:
-        # A new dimension: the column type and its HNSW index must change with it.
-        session.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
+    # Built once after the bulk update: far faster than maintaining it row by row.
+    HNSW_INDEX.drop(session.connection(), checkfirst=True)
+    if _column_dimension(session) != embedder.dim:
         session.execute(
             text(
                 f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(embedder.dim)}) "
                 "USING NULL, ALTER COLUMN embedding DROP NOT NULL"
             )
         )
-    else:
-        session.execute(text("DROP INDEX IF EXISTS ix_chunks_embedding_hnsw"))
     done = 0
     last_id = 0
     while True:
@@ -92,15 +110,7 @@ def reembed(
         if progress is not None:
             progress(done, total)
     session.execute(text("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL"))
-    # Build the index once, after the bulk update: far faster than maintaining it row by row,
-    # and with enough memory for the graph (64 MB default: 196 s for 100k chunks, 1 GB: 43 s).
-    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
-    session.execute(
-        text(
-            "CREATE INDEX ix_chunks_embedding_hnsw ON chunks"
-            " USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
-        )
-    )
+    _build_index(session)
     session.execute(
         insert(IndexConfig)
         .values(id=1, embedding_model=embedder.name, embedding_dim=embedder.dim)

@@ -6,14 +6,14 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from pgsearch.db import psycopg_connection
+from pgsearch.config import get_settings
 from pgsearch.embedding import Embedder
-from pgsearch.errors import InvalidInput
 from pgsearch.models import Document
-from pgsearch.schemas import SearchHit, SearchRequest, SearchResponse
+from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
 from pgsearch.search import query as q
 from pgsearch.search.bm25 import Bm25Params
-from pgsearch.search.filters import FilterError, compile_filter
+from pgsearch.search.filters import compile_filter_params
+from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import check_vector
 from pgsearch.services.users import get_user
 
@@ -27,16 +27,14 @@ def search(
     user_id: int,
     request: SearchRequest,
     embedder: Embedder,
-    semantic_weight: float,
-    keyword_weight: float,
-    rrf_k: int = 60,
+    fusion: FusionParams | None = None,
     bm25_params: Bm25Params | None = None,
 ) -> SearchResponse:
-    """Run a semantic, keyword or hybrid search; one result per document, best first."""
-    try:
-        where = compile_filter(request.filter, Document.meta.expression) if request.filter else None
-    except FilterError as exc:
-        raise InvalidInput(str(exc)) from exc
+    """Run a semantic, keyword or hybrid search; one result per document, best first.
+
+    `fusion` weighs hybrid search (default: the configured `PGSEARCH_HYBRID_*`).
+    """
+    compiled = compile_filter_params(request.filter or None, Document.meta.expression)
     vector: NDArray[np.float32] | None = None
     model = None
     if request.mode != "keyword":
@@ -52,10 +50,7 @@ def search(
     # going past ef_search when the candidate list is longer: measured at 50k vectors, k=100
     # gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
-    if vector is not None:
-        psycopg_connection(conn)  # registers the binary form q.QUERY_VECTOR relies on
-
-    mode: q.Mode = request.mode
+    mode: SearchMode = request.mode
     if mode == "hybrid" and request.query is None:
         mode = "semantic"  # a vector only: nothing to match keywords with
     params = q.search_params(
@@ -63,18 +58,18 @@ def search(
         k=request.k,
         vector=vector,
         query=request.query,
-        semantic_weight=semantic_weight,
-        keyword_weight=keyword_weight,
-        rrf_k=rrf_k,
+        fusion=fusion or FusionParams.from_settings(get_settings()),
         bm25_params=bm25_params or Bm25Params.from_settings(),
     )
-    # Almost always one statement. A second only when its result was not final: too few
+    params |= compiled.params
+    # Almost always one statement. Another only when its result was not final: too few
     # distinct documents among the candidate chunks (long documents), or a keyword top k that
     # the top postings could not certify exact.
     plan = q.Plan(mode, params["candidates"])
     while True:
         params["candidates"] = plan.candidates
-        rows = conn.execute(q.statement(mode, where, exhaustive=plan.exhaustive), params).all()
+        stmt = q.filtered_statement(mode, compiled, exhaustive=plan.exhaustive)
+        rows = conn.execute(stmt, params).all()
         if rows and rows[0].complete:
             break
         if not rows and not (mode == "keyword" and not plan.exhaustive):
@@ -82,8 +77,9 @@ def search(
         if plan.candidates >= MAX_CANDIDATES:
             break
         plan = plan.wider()
+    # Rows straight from PostgreSQL, typed by the statement: built without validation.
     hits = [
-        SearchHit(
+        SearchHit.model_construct(
             document_id=r.document_id,
             external_id=r.external_id,
             chunk_index=r.chunk_index,

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from pgsearch.api.deps import EmbedderDep, OwnUserId, SessionDep
-from pgsearch.errors import InvalidInput
+from pgsearch.api.deps import (
+    DocumentIdPath,
+    EmbedderDep,
+    OwnUserId,
+    ReadOwnUserId,
+    ReadSessionDep,
+    SessionDep,
+)
 from pgsearch.schemas import (
+    INT8_MAX,
     BatchResult,
     DeleteByFilter,
     DeleteResult,
@@ -19,21 +26,14 @@ from pgsearch.schemas import (
     DocumentPage,
     DocumentRead,
 )
-from pgsearch.search.filters import FilterError, parse_filter_json
+from pgsearch.search.filters import parse_filter_json
 from pgsearch.services import documents
 
 router = APIRouter(prefix="/users/{user_id}/documents", tags=["documents"])
 
-DocumentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
 
 def _parse_filter(raw: str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        return parse_filter_json(raw)
-    except FilterError as exc:
-        raise InvalidInput(str(exc)) from exc
+    return None if raw is None else parse_filter_json(raw)
 
 
 @router.post(
@@ -73,10 +73,10 @@ def create_documents(
 
 @router.get("", response_model=DocumentPage)
 def list_documents(
-    db: SessionDep,
-    user_id: OwnUserId,
+    db: ReadSessionDep,
+    user_id: ReadOwnUserId,
     after: Annotated[
-        int, Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page")
+        int, Query(ge=0, le=INT8_MAX, description="`next_cursor` of the previous page")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     filter: Annotated[
@@ -102,7 +102,9 @@ def delete_by_filter(db: SessionDep, user_id: OwnUserId, body: DeleteByFilter) -
 
 
 @router.get("/{document_id:int}", response_model=DocumentDetail)
-def get_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentId) -> DocumentDetail:
+def get_document(
+    db: ReadSessionDep, user_id: ReadOwnUserId, document_id: DocumentIdPath
+) -> DocumentDetail:
     """One document, with its text."""
     return DocumentDetail.model_validate(
         documents.get_document(db, user_id=user_id, document_id=document_id)
@@ -110,7 +112,7 @@ def get_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentId) ->
 
 
 @router.delete("/{document_id:int}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentId) -> Response:
+def delete_document(db: SessionDep, user_id: OwnUserId, document_id: DocumentIdPath) -> Response:
     """Delete one document."""
     documents.delete_document(db, user_id=user_id, document_id=document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch.db import get_engine
+from pgsearch.errors import Unavailable
 from pgsearch.schemas import Health
 from pgsearch.services.health import database_status
 
@@ -20,7 +21,9 @@ def health() -> Health | JSONResponse:
         status = database_status(get_engine())
     except SQLAlchemyError:
         body = Health(status="unavailable", database="down", detail="database unreachable")
-        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "2"})
+        return JSONResponse(
+            body.model_dump(), status_code=503, headers=dict(Unavailable.headers or {})
+        )
     return Health(
         status="ok",
         database="up",

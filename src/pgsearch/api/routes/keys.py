@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, status
-
-from pgsearch.api.deps import AdminDep, OwnUserId, SessionDep, SettingsDep
+from pgsearch.api.deps import (
+    AdminDep,
+    KeyIdPath,
+    OwnUserId,
+    ReadOwnUserId,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    UserIdPath,
+)
 from pgsearch.errors import Conflict
 from pgsearch.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from pgsearch.services import keys
 
 router = APIRouter(prefix="/users/{user_id}/keys", tags=["keys"])
-
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -23,7 +28,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     dependencies=[AdminDep],
 )
 def create_key(
-    db: SessionDep, settings: SettingsDep, user_id: UserId, body: ApiKeyCreate | None = None
+    db: SessionDep, settings: SettingsDep, user_id: UserIdPath, body: ApiKeyCreate | None = None
 ) -> ApiKeyCreated:
     """Issue a key for the user. The key is in this response only; store it now."""
     if settings.admin_key is None:
@@ -37,7 +42,7 @@ def create_key(
 
 
 @router.get("", response_model=list[ApiKeyRead])
-def list_keys(db: SessionDep, user_id: OwnUserId) -> list[ApiKeyRead]:
+def list_keys(db: ReadSessionDep, user_id: ReadOwnUserId) -> list[ApiKeyRead]:
     """The user's keys, identified by prefix (secrets are never shown again)."""
     return [ApiKeyRead.model_validate(k) for k in keys.list_keys(db, user_id)]
 
@@ -46,8 +51,6 @@ def list_keys(db: SessionDep, user_id: OwnUserId) -> list[ApiKeyRead]:
     "/{key_id:int}",
     response_model=ApiKeyRead,
 )
-def revoke_key(
-    db: SessionDep, user_id: OwnUserId, key_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
-) -> ApiKeyRead:
+def revoke_key(db: SessionDep, user_id: OwnUserId, key_id: KeyIdPath) -> ApiKeyRead:
     """Revoke a key: it stops working at once."""
     return ApiKeyRead.model_validate(keys.revoke_key(db, user_id, key_id))

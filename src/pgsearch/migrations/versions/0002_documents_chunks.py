@@ -8,7 +8,7 @@ Create Date: 2026-11-25
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects import postgresql
 
@@ -18,19 +18,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _embedding_dim() -> int:
-    # The vector column's dimension is that of the model configured when the table is made;
-    # `pgsearch reembed` changes it later.
-    dim = context.config.attributes.get("embedding_dim")
-    if dim is None:
-        from pgsearch.config import get_settings
-        from pgsearch.embedding import get_embedder
-
-        dim = get_embedder(get_settings().embedding_model).dim
-    return int(dim)
-
-
 def upgrade() -> None:
+    # `init_database()` enables it first (with a clearer error); this keeps `alembic upgrade`
+    # self-contained.
+    op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.create_table(
         "documents",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
@@ -72,7 +63,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("chunk_index", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("embedding", Vector(_embedding_dim()), nullable=False),
+        # No dimension yet: it is the embedding model's, set (with the HNSW index) when the
+        # model is first recorded (services/index.py). Databases made before that have both.
+        sa.Column("embedding", Vector(), nullable=False),
         sa.Column(
             "tsv",
             postgresql.TSVECTOR(),
@@ -90,14 +83,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_chunks_document_id"), "chunks", ["document_id"])
     op.create_index(op.f("ix_chunks_user_id"), "chunks", ["user_id"])
-    op.create_index(
-        "ix_chunks_embedding_hnsw",
-        "chunks",
-        ["embedding"],
-        postgresql_using="hnsw",
-        postgresql_with={"m": 16, "ef_construction": 64},
-        postgresql_ops={"embedding": "vector_cosine_ops"},
-    )
     op.create_index("ix_chunks_tsv", "chunks", ["tsv"], postgresql_using="gin")
     op.create_table(
         "index_config",

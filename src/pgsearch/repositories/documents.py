@@ -1,0 +1,112 @@
+"""Documents and chunks: the statements `services/documents.py` runs (bulk, bound, COPY)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, Row, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pgsearch.db import driver_connection
+from pgsearch.models import Chunk, Document, User
+
+_COPY_CHUNKS = (
+    "COPY chunks (document_id, user_id, chunk_index, text, embedding) FROM STDIN (FORMAT BINARY)"
+)
+ChunkRows = Iterable[tuple[int, Sequence[str], NDArray[np.float32]]]
+
+
+def lock_user(session: Session, user_id: int) -> User | None:
+    """The user, locked against deletion until the transaction ends (None: no such user)."""
+    return session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
+
+
+def lock_by_external_ids(
+    session: Session, user_id: int, external_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    """(id, external_id, content_hash, meta) of the user's documents with these ids, locked."""
+    return session.execute(
+        select(Document.id, Document.external_id, Document.content_hash, Document.meta)
+        .where(Document.user_id == user_id, Document.external_id.in_(external_ids))
+        .with_for_update()
+    ).all()
+
+
+def insert_documents(
+    session: Session, rows: Sequence[dict[str, Any]]
+) -> Sequence[Row[int, str | None]]:
+    """One multi-row INSERT; (id, external_id) in row order, without rows that hit a
+    concurrent insert of the same external_id (ON CONFLICT DO NOTHING)."""
+    stmt = (
+        insert(Document)
+        .on_conflict_do_nothing(index_elements=[Document.user_id, Document.external_id])
+        .returning(Document.id, Document.external_id, sort_by_parameter_order=True)
+    )
+    return session.execute(stmt, list(rows)).all()
+
+
+def update_documents(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace text, metadata and hash of documents by id; `new_count` None keeps the count."""
+    stmt = (
+        update(Document)
+        .where(Document.id == bindparam("doc_id"))
+        .values(
+            text=bindparam("new_text"),
+            meta=bindparam("new_meta"),
+            content_hash=bindparam("new_hash"),
+            chunk_count=func.coalesce(bindparam("new_count"), Document.chunk_count),
+            updated_at=func.now(),
+        )
+    )
+    session.connection().execute(stmt, list(rows))
+
+
+def replace_chunks(
+    session: Session, user_id: int, document_ids: Sequence[int], chunks: ChunkRows
+) -> None:
+    """Delete the documents' chunks and COPY the new ones (binary, vectors included)."""
+    session.execute(delete(Chunk).where(Chunk.document_id.in_(document_ids)))
+    conn = driver_connection(session.connection())
+    with conn.cursor() as cur, cur.copy(_COPY_CHUNKS) as copy:
+        copy.set_types(["int8", "int4", "int4", "text", "vector"])
+        for doc_id, texts, vectors in chunks:
+            for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+                copy.write_row((doc_id, user_id, i, text, vector))
+
+
+def documents_by_id(session: Session, ids: Sequence[int]) -> dict[int, Document]:
+    """The documents with these ids, freshly read."""
+    rows = session.scalars(
+        select(Document).where(Document.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    return {d.id: d for d in rows}
+
+
+def user_document(session: Session, user_id: int, document_id: int) -> Document | None:
+    """One document, if it is this user's."""
+    return session.scalar(
+        select(Document).where(Document.id == document_id, Document.user_id == user_id)
+    )
+
+
+def document_page(
+    session: Session, user_id: int, *, after: int, limit: int, where: ColumnElement[bool]
+) -> list[Document]:
+    """Up to `limit` of the user's documents with ids after `after`, by id."""
+    stmt = (
+        select(Document)
+        .where(Document.user_id == user_id, Document.id > after, where)
+        .order_by(Document.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def delete_where(session: Session, user_id: int, where: ColumnElement[bool]) -> int:
+    """Delete the user's documents matching `where` (chunks cascade); how many."""
+    result = session.execute(delete(Document).where(Document.user_id == user_id, where))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,114 @@
+"""Migrations: static (no runtime settings), and upgrade → downgrade → upgrade on data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from alembic import command
+from psycopg import connect, sql
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from pgsearch import db
+from pgsearch.config import DatabaseConfig
+from pgsearch.embedding import get_embedder
+from pgsearch.migrations import alembic_config, current_revision, head_revision, upgrade_to_head
+from pgsearch.models import User
+from pgsearch.schemas import DocumentCreate, SearchRequest
+from pgsearch.services.documents import store_documents
+from pgsearch.services.index import check_model
+from pgsearch.services.search import search
+from tests.helpers import DIM, unit
+
+_TYPMOD = (
+    "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
+    " AND attname = 'embedding'"
+)
+
+
+@pytest.fixture
+def fresh_engine(pg_config: DatabaseConfig) -> Iterator[Engine]:
+    """An engine on a new, empty database of the session's server."""
+    name = "migrations_roundtrip"
+    conninfo = f"host={pg_config.socket_dir} user=postgres dbname=postgres"
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    engine = db.create_db_engine(pg_config.model_copy(update={"DB_NAME": name}))
+    yield engine
+    engine.dispose()
+
+
+def _store_and_search(engine: Engine, external_id: str) -> list[str]:
+    embedder = get_embedder("minilm")
+    with Session(engine) as session, session.begin():
+        check_model(session, embedder)
+        user = session.scalar(select(User).where(User.name == "kept"))
+        if user is None:
+            user = User(name="kept")
+            session.add(user)
+            session.flush()
+        doc = DocumentCreate(
+            text=f"text of {external_id}",
+            external_id=external_id,
+            chunks=[{"text": f"text of {external_id}", "embedding": unit(1)}],
+        )
+        store_documents(session, user_id=user.id, docs=[doc], embedder=embedder, dim=DIM)
+        request = SearchRequest(vector=unit(1), mode="semantic", k=10)
+        hits = search(session, user_id=user.id, request=request, embedder=embedder).results
+        return sorted(hit.external_id or "" for hit in hits)
+
+
+def _vector_index_exists(engine: Engine) -> bool:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("chunks")}
+    return "ix_chunks_embedding_hnsw" in names
+
+
+def test_upgrade_downgrade_upgrade_keeps_working_with_data(fresh_engine: Engine) -> None:
+    db.init_database(engine=fresh_engine, echo=lambda _: None)
+    assert _store_and_search(fresh_engine, "a") == ["a"]
+    assert _vector_index_exists(fresh_engine)
+    with fresh_engine.connect() as conn:
+        dim = conn.scalar(text(_TYPMOD))
+    assert dim == DIM  # set when the model was first recorded, not by the migration
+
+    # Down to the first revision: the users table and its rows stay.
+    with fresh_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    assert "documents" not in inspect(fresh_engine).get_table_names()
+    with Session(fresh_engine) as session:
+        assert session.scalars(select(User.name)).all() == ["kept"]
+
+    with fresh_engine.begin() as conn:
+        assert upgrade_to_head(conn) == head_revision()
+    assert _store_and_search(fresh_engine, "b") == ["b"]
+    assert _vector_index_exists(fresh_engine)
+
+    # All the way down and up again.
+    with fresh_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+        assert current_revision(conn) is None
+    db.init_database(engine=fresh_engine, echo=lambda _: None)
+    assert _store_and_search(fresh_engine, "c") == ["c"]
+
+
+def test_migrations_do_not_read_runtime_settings(
+    fresh_engine: Engine, settings_env: Callable[..., None]
+) -> None:
+    # A model setting that would size the vector column differently must not matter.
+    settings_env(PGSEARCH_EMBEDDING_MODEL="wordllama")
+    with fresh_engine.begin() as conn:
+        upgrade_to_head(conn)
+        typmod = conn.scalar(text(_TYPMOD))
+    assert typmod == -1  # no dimension until a model is recorded
+
+
+def test_vector_dimension_follows_the_first_recorded_model(fresh_engine: Engine) -> None:
+    db.init_database(engine=fresh_engine, echo=lambda _: None)
+    with Session(fresh_engine) as session, session.begin():
+        check_model(session, get_embedder("wordllama"))
+    with fresh_engine.connect() as conn:
+        typmod = conn.scalar(text(_TYPMOD))
+    assert typmod == get_embedder("wordllama").dim
+    assert _vector_index_exists(fresh_engine)
