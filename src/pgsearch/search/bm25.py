@@ -107,22 +107,30 @@ def _stats() -> CTE:
 def _query_terms(stats: CTE) -> CTE:
     """The query's distinct terms that occur in the user's chunks, with their IDF."""
     terms = func.bm25_terms(analyze(QUERY_TEXT)).table_valued("term", "tf")
-    distinct = select(terms.c.term).distinct().subquery("query_terms")
-    df = cast(Bm25Df.df, Double)
-    idf = func.ln(1 + (stats.c.n - df + 0.5) / (df + 0.5))
+    # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
+    # user's terms (the planner cannot tell how few terms a query has).
+    df_of = (
+        select(Bm25Df.df)
+        .where(Bm25Df.user_id == USER_ID, Bm25Df.term == terms.c.term)
+        .scalar_subquery()
+    )
+    found = select(terms.c.term, cast(df_of, Double).label("df")).distinct().subquery("query_df")
+    idf = func.ln(1 + (stats.c.n - found.c.df + 0.5) / (found.c.df + 0.5))
     return (
-        select(Bm25Df.term, idf.label("w"))
-        .join(distinct, distinct.c.term == Bm25Df.term)
+        select(found.c.term, idf.label("w"))
+        .select_from(found)
         .join(stats, true())
-        .where(Bm25Df.user_id == USER_ID)
+        .where(found.c.df.is_not(None))
         .cte("bm25_terms")
         .prefix_with("MATERIALIZED")
     )
 
 
-def _exact(stats: CTE) -> ColumnElement[Any]:
+def _exact(
+    stats: CTE, tf: ColumnElement[Any] = P.tf, length: ColumnElement[Any] = P.length
+) -> ColumnElement[Any]:
     """A posting's BM25 weight with the current statistics and parameters (IDF aside)."""
-    return P.tf * (K1 + 1) / (P.tf + K1 * (1 - B + B * P.length / stats.c.avgdl))
+    return tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / stats.c.avgdl))
 
 
 def _with_document(
@@ -164,14 +172,21 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
     stats = _stats()
     terms = _query_terms(stats)
     postings = (
-        select(P.chunk_id, P.impact)
+        select(P.chunk_id, P.impact, P.tf, P.length)  # all in the index: an index-only scan
         .where(P.user_id == USER_ID, P.term == terms.c.term)
         .order_by(P.impact.desc())
         .limit(PER_TERM)
         .lateral("top_postings")
     )
     top = (
-        select(terms.c.term, terms.c.w, postings.c.chunk_id, postings.c.impact)
+        select(
+            terms.c.term,
+            terms.c.w,
+            postings.c.chunk_id,
+            postings.c.impact,
+            postings.c.tf,
+            postings.c.length,
+        )
         .select_from(terms)
         .join(postings, true())
         .cte("bm25_top")
@@ -184,6 +199,7 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
             top.c.term,
             func.max(top.c.w).label("w"),
             case((func.count() == PER_TERM, func.min(top.c.impact)), else_=0.0).label("cut"),
+            (func.count() == PER_TERM).label("full"),
         )
         .group_by(top.c.term)
         .cte("bm25_cut")
@@ -214,18 +230,41 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .limit(1)
         .scalar_subquery()
     )
-    scored = (
+    # Exact scores. What the top postings hold is known; a chunk missing from a cut list may
+    # still hold that term, so only such chunks look their postings up (by chunk id).
+    exact = top.c.w * _exact(stats, top.c.tf, top.c.length)
+    known = (
         select(
             best.c.chunk_id,
             best.c.document_id,
-            func.sum(terms.c.w * _exact(stats)).label("rank"),
+            func.sum(exact).label("all_known"),
+            coalesce(func.sum(exact).filter(~cut.c.full), 0.0).label("uncut_known"),
+            func.count().filter(cut.c.full).label("cut_known"),
         )
         .select_from(best)
-        .join(bm25_postings, P.chunk_id == best.c.chunk_id)
-        .join(terms, terms.c.term == P.term)
-        .join(stats, true())
-        .where(P.user_id == USER_ID)
+        .join(top, top.c.chunk_id == best.c.chunk_id)
+        .join(cut, cut.c.term == top.c.term)
         .group_by(best.c.chunk_id, best.c.document_id)
+        .subquery("bm25_known")
+    )
+    cut_lists = select(func.count()).where(cut.c.full).scalar_subquery()
+    looked_up = (
+        select(func.sum(cut.c.w * _exact(stats)).label("score"))
+        .select_from(bm25_postings)
+        .join(cut, and_(cut.c.term == P.term, cut.c.full))
+        .join(stats, true())
+        .where(P.chunk_id == known.c.chunk_id, P.user_id == USER_ID)
+        .where(known.c.cut_known < cut_lists)
+        .lateral("bm25_looked_up")
+    )
+    score = case(
+        (known.c.cut_known == cut_lists, known.c.all_known),
+        else_=known.c.uncut_known + coalesce(looked_up.c.score, 0.0),
+    )
+    scored = (
+        select(known.c.chunk_id, known.c.document_id, score.label("rank"))
+        .select_from(known)
+        .join(looked_up, true(), isouter=True)
         .cte("keyword_candidates")
         .prefix_with("MATERIALIZED")
     )
