@@ -244,6 +244,7 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .select_from(best)
         .join(top, top.c.chunk_id == best.c.chunk_id)
         .join(cut, cut.c.term == top.c.term)
+        .join(stats, true())
         .group_by(best.c.chunk_id, best.c.document_id)
         .subquery("bm25_known")
     )
