@@ -8,6 +8,7 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from pgsearch.search import query as query_sql
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
+from pgsearch.services.startup import prepare_database
 from tests.helpers import make_user, unit, vec_doc
 
 # Words that are their own English lexemes (no stemming, no stop words), so the expected
@@ -98,6 +100,21 @@ def test_scores_follow_configured_k1_and_b(client: TestClient, settings_env: Any
     uid = make_user(client)
     post_docs(client, uid, CORPUS)
     expected = okapi(words(CORPUS), ["cat", "owl"], k1=2.0, b=0.3)
+    assert_scores(keyword(client, uid, "cat owl"), expected)
+
+
+def test_new_k1_and_b_take_effect_at_start(client: TestClient, settings_env: Any) -> None:
+    uid = make_user(client)
+    post_docs(client, uid, CORPUS)
+    settings_env(PGSEARCH_BM25_K1="2.0", PGSEARCH_BM25_B="0.3")
+    expected = okapi(words(CORPUS), ["cat", "owl"], k1=2, b=0.3)
+    # Scores are exact at once; the top k is certified again once the start re-made impacts.
+    assert_scores(keyword(client, uid, "cat owl"), expected)
+    # One posting read per term: the top 1 is certified only by impacts made with these k1, b.
+    params = replace(Bm25Params.from_settings(), per_term=1, rescore=2)
+    assert not first_round_complete(uid, "cat", k=1, params=params)
+    prepare_database()
+    assert first_round_complete(uid, "cat", k=1, params=params)
     assert_scores(keyword(client, uid, "cat owl"), expected)
 
 

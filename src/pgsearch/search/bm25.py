@@ -286,7 +286,9 @@ class _Certificate:
         return coalesce(
             or_(
                 self.outside == 0,
-                and_(self.same, kth_score >= self.drift * self.outside),
+                # Impacts are stored as 4-byte floats: without the slack, a k-th score equal to
+                # the bound (ties are common) would fail now and then on rounding alone.
+                and_(self.same, kth_score >= self.drift * self.outside * (1 - 1e-6)),
             ),
             False,
         )
@@ -348,3 +350,15 @@ def refresh_impacts(session: Session, *, user_id: int, params: Bm25Params) -> bo
         .values(impact=P.tf * (k1 + 1) / (P.tf + k1 * (1 - b + b * P.length / new_avgdl)))
     )
     return True
+
+
+def refresh_all_impacts(session: Session, params: Bm25Params) -> int:
+    """`refresh_impacts` for every user whose impacts were made with another k1 or b."""
+    stale = session.scalars(
+        select(Bm25Stats.user_id)
+        .where(or_(Bm25Stats.k1 != params.k1, Bm25Stats.b != params.b))
+        .order_by(Bm25Stats.user_id)
+    ).all()
+    for user_id in stale:
+        refresh_impacts(session, user_id=user_id, params=params)
+    return len(stale)

@@ -10,6 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from pgsearch import db
 from pgsearch.embedding import Embedder
 from pgsearch.errors import Unavailable
+from pgsearch.search import bm25
+from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services.index import check_model
 
 
@@ -38,3 +40,7 @@ def prepare_database(
         if embedder is not None:
             with db.get_sessionmaker().begin() as session:
                 check_model(session, embedder)
+        # Impacts made with another PGSEARCH_BM25_K1 / _B only pick candidates less well
+        # (scores stay exact), but the top k could no longer be certified: re-make them once.
+        with db.get_sessionmaker().begin() as session:
+            bm25.refresh_all_impacts(session, Bm25Params.from_settings())
