@@ -8,7 +8,7 @@ Everything runs on a throwaway embedded PostgreSQL in a temp dir, stopped and de
 Each figure has a baseline measured in the same run, and the ratio between them:
 - ingest of client vectors through `POST /users/{id}/documents/batch` vs a raw binary COPY of
   rows of the same kind into the same tables, one client each:
-  * the goal's figure: --n documents loaded, every index present (HNSW, GIN full text, GIN
+  * the goal's figure: --n documents loaded, every index present (HNSW, BM25 postings, GIN
     metadata), i.e. with index maintenance, as a running service inserts; the two paths
     alternate rounds of 1,000 documents into the same index;
   * for information: the bulk load of the --n documents into tables without indexes, and the
@@ -136,7 +136,13 @@ _COPY_DOCUMENTS: LiteralString = (
 _COPY_CHUNKS: LiteralString = (
     "COPY chunks (document_id, user_id, chunk_index, text, embedding) FROM STDIN (FORMAT BINARY)"
 )
-_INDEXES = ("ix_chunks_embedding_hnsw", "ix_chunks_tsv", "ix_documents_metadata")
+# The BM25 postings are written by triggers on chunks, for both paths alike.
+_INDEXES = (
+    "ix_chunks_embedding_hnsw",
+    "ix_bm25_postings_impact",
+    "ix_bm25_postings_chunk_id",
+    "ix_documents_metadata",
+)
 
 
 def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int) -> float:
@@ -167,7 +173,7 @@ def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int)
 
 
 def drop_search_indexes(database: BenchDatabase) -> dict[str, str]:
-    """Drop the HNSW and GIN indexes; returns their definitions, as the migration made them."""
+    """Drop the search indexes; returns their definitions, as the migration made them."""
     with database.connect() as conn:
         found = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)",
@@ -517,7 +523,7 @@ def ingest_benchmarks(
     reset_tables(database)
     say(f"bulk load without indexes: API, {batch} documents per request")
     api_s = api_ingest(url, ds, range(n), user_id=user_id, batch=batch)
-    say("building the HNSW and GIN indexes")
+    say("building the HNSW, postings and GIN indexes")
     build_s = build_indexes(database, definitions)
     with database.connect() as conn:
         conn.execute("VACUUM (ANALYZE) documents, chunks")
