@@ -39,6 +39,7 @@ from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
+from pgsearch.services.index import check_model
 
 K = 10
 GOAL_KEYWORD_QPS = 0.8
@@ -64,6 +65,7 @@ def load(n: int, embedder: Embedder, *, batch_chunks: int = 2_000) -> tuple[int,
     for c in chunks:
         by_page.setdefault((c.name, c.section), []).append(c.text)
     with db.get_sessionmaker().begin() as session:
+        check_model(session, embedder)  # records the model: the vector dimension, HNSW index
         user = User(name="bench")
         session.add(user)
         session.flush()

@@ -205,24 +205,34 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .cte("bm25_cut")
     )
     unseen = select(coalesce(func.sum(cut.c.w * cut.c.cut), 0.0)).scalar_subquery()
-    # Upper bound of each chunk read: what it has, plus the cut of the lists it is missing from.
+    # Per chunk read, in one pass: its upper bound (what it has, plus the cut of the lists it
+    # is missing from) and what of its exact score the top postings already tell.
     bound = func.sum(top.c.w * (top.c.impact - cut.c.cut)) + unseen
+    exact = top.c.w * _exact(stats, top.c.tf, top.c.length)
     bounded = (
-        select(top.c.chunk_id, bound.label("bound"))
+        select(
+            top.c.chunk_id,
+            bound.label("bound"),
+            func.sum(exact).label("all_known"),
+            coalesce(func.sum(exact).filter(~cut.c.full), 0.0).label("uncut_known"),
+            func.count().filter(cut.c.full).label("cut_known"),
+        )
         .join(cut, cut.c.term == top.c.term)
+        .join(stats, true())
         .group_by(top.c.chunk_id)
     )
     if where is not None:  # only chunks of matching documents compete
         b = bounded.subquery("bm25_bounded")
-        bounded = _with_document(select(b.c.chunk_id, b.c.bound), b.c.chunk_id, where)
+        bounded = _with_document(select(b), b.c.chunk_id, where)
     bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
     chosen = select(bounds).order_by(bounds.c.bound.desc()).limit(RESCORE).subquery("chosen")
-    best_stmt = select(chosen.c.chunk_id)
+    best_stmt = select(chosen.c.chunk_id, chosen.c.all_known, chosen.c.uncut_known)
+    best_stmt = best_stmt.add_columns(chosen.c.cut_known)
     if where is None:
         best_stmt = _with_document(best_stmt, chosen.c.chunk_id, None)
     else:
         best_stmt = best_stmt.add_columns(chosen.c.document_id)
-    best = best_stmt.cte("bm25_best").prefix_with("MATERIALIZED")
+    known = best_stmt.cte("bm25_best").prefix_with("MATERIALIZED")
     next_bound = (
         select(bounds.c.bound)
         .order_by(bounds.c.bound.desc())
@@ -230,24 +240,8 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .limit(1)
         .scalar_subquery()
     )
-    # Exact scores. What the top postings hold is known; a chunk missing from a cut list may
-    # still hold that term, so only such chunks look their postings up (by chunk id).
-    exact = top.c.w * _exact(stats, top.c.tf, top.c.length)
-    known = (
-        select(
-            best.c.chunk_id,
-            best.c.document_id,
-            func.sum(exact).label("all_known"),
-            coalesce(func.sum(exact).filter(~cut.c.full), 0.0).label("uncut_known"),
-            func.count().filter(cut.c.full).label("cut_known"),
-        )
-        .select_from(best)
-        .join(top, top.c.chunk_id == best.c.chunk_id)
-        .join(cut, cut.c.term == top.c.term)
-        .join(stats, true())
-        .group_by(best.c.chunk_id, best.c.document_id)
-        .subquery("bm25_known")
-    )
+    # Exact scores: a chunk missing from a cut list may still hold that term, so only such
+    # chunks look their postings up (by chunk id).
     cut_lists = select(func.count()).where(cut.c.full).scalar_subquery()
     looked_up = (
         select(func.sum(cut.c.w * _exact(stats)).label("score"))
