@@ -280,7 +280,49 @@ def methods() -> list[Method]:
 
 # The proposed default (see the README): alpha = 0.9 - 0.7 * gap over min-max scores.
 DEFAULT = "adaptive minmax a=0.9->0.2"
+DEFAULT_HI, DEFAULT_LO = 0.9, 0.2
+# The same fusion as one SQL statement over the two candidate lists, as the service's hybrid
+# query would run it after its semantic and BM25 candidate CTEs; --sql-check compares the two.
+DEFAULT_SQL = """
+WITH sem AS (SELECT * FROM unnest(%(sem_doc)s::bigint[], %(sem)s::float8[]) AS t(document_id, s)),
+kw AS (SELECT * FROM unnest(%(bm_doc)s::bigint[], %(bm)s::float8[]) AS t(document_id, b)),
+sem_n AS (
+  SELECT document_id,
+         coalesce((s - min(s) OVER ()) / nullif(max(s) OVER () - min(s) OVER (), 0), 1) AS sn
+  FROM sem),
+kw_n AS (
+  SELECT document_id, b, row_number() OVER (ORDER BY b DESC) AS r,
+         coalesce((b - min(b) OVER ()) / nullif(max(b) OVER () - min(b) OVER (), 0), 1) AS bn
+  FROM kw),
+alpha AS (
+  SELECT %(hi)s - (%(hi)s - %(lo)s) * coalesce(
+           (max(b) - coalesce(max(b) FILTER (WHERE r = 2), 0)) / nullif(max(b), 0), 0) AS a
+  FROM kw_n)
+SELECT document_id FROM sem_n FULL JOIN kw_n USING (document_id) CROSS JOIN alpha
+ORDER BY a * coalesce(sn, 0) + (1 - a) * coalesce(bn, 0) DESC, document_id
+LIMIT 10
+"""
 TODAY = "rrf 1:0.2 k=5"  # the service's hybrid defaults, for comparison
+
+
+def sql_agreement(c: Candidates) -> int:
+    """How many queries get the same top 10 from DEFAULT_SQL as from `adaptive` here."""
+    expected = c.top(adaptive(c, hi=DEFAULT_HI, lo=DEFAULT_LO, norm="minmax"))
+    same = 0
+    with bench_database() as database, database.connect() as conn:
+        for q in range(len(c.doc)):
+            sem, bm = ~np.isnan(c.sem[q]), ~np.isnan(c.bm[q])
+            params = {
+                "sem_doc": c.doc[q][sem].tolist(),
+                "sem": c.sem[q][sem].tolist(),
+                "bm_doc": c.doc[q][bm].tolist(),
+                "bm": c.bm[q][bm].tolist(),
+                "hi": DEFAULT_HI,
+                "lo": DEFAULT_LO,
+            }
+            got = [row[0] for row in conn.execute(DEFAULT_SQL, params)]
+            same += got == [d for d in expected[q].tolist() if d >= 0]
+    return same
 
 
 def main() -> None:
@@ -291,6 +333,7 @@ def main() -> None:
     )
     parser.add_argument("--corpus", choices=CORPUS_NAMES, action="append")
     parser.add_argument("--show", type=int, default=15, help="best settings to list")
+    parser.add_argument("--sql-check", action="store_true", help="run the default's SQL form too")
     args = parser.parse_args()
     names: list[CorpusName] = args.corpus or list(CORPUS_NAMES)
     depths = [args.depth, *(int(d) for d in args.also_depths.split(",") if d)]
@@ -309,6 +352,8 @@ def main() -> None:
         for depth in depths:
             c = candidates(sem, bm, relevant, depth)
             by_depth[depth][name] = {label: score_top(c, c.top(fn(c))) for label, fn in grid}
+            if args.sql_check and depth == args.depth:
+                print(f"  SQL form of the default: same top 10 for {sql_agreement(c)}/{len(c.doc)}")
     print(f"\nEach mode contributes its top {args.depth} documents.")
     report(by_depth[args.depth], names, args.show)
     print("\nWorst margin over the better single mode at each depth:")
