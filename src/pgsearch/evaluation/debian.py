@@ -3,17 +3,20 @@
 Query: a package's one-line synopsis ("Open Free Fiasco Firmware Flasher"). Document: its long
 description, stored under the package name. Package names, acronyms and terms carry much of the
 signal, unlike the CPython corpus. The sample ships as `data/debian_packages.jsonl.gz` (see
-`data/NOTICE`), so nothing needs apt at run time. To rebuild it from this machine's apt lists:
+`data/NOTICE`), so nothing needs apt at run time. To rebuild it from apt's lists:
 
     apt-get update -o Acquire::Languages::=en   # long descriptions live in Translation-en
     uv run python -m pgsearch.evaluation.debian --rebuild
 
-(Images that set `Acquire::Languages "none"` in apt.conf.d need that file bypassed, e.g. with an
-`APT_CONFIG` file setting `Dir::Etc::Parts` elsewhere; the rebuild reads whatever
-`apt-get indextargets` lists.) Kept: packages with a unique synopsis of at least three words, a
-long description of at least 120 characters that does not contain the synopsis verbatim and that
-no other package shares. A hash of the package name picks the sample, so a rebuild from the same
-lists gives the same file.
+Docker images switch translations off (`Acquire::Languages "none"` in apt.conf.d, which `-o`
+cannot undo). There, point `APT_CONFIG` at a file that skips apt.conf.d and keeps the lists in a
+folder of their own (`Dir::Etc::Parts "/nonexistent"; Dir::State::Lists "<dir>/lists";
+Dir::Cache "<dir>/cache"; Acquire::Languages { "en"; };`) for both commands. The rebuild reads
+whatever `apt-get indextargets` lists; the same lists give a byte-identical file.
+
+Kept: packages with a unique synopsis of at least three words and a long description of at least
+120 characters that does not contain the synopsis verbatim and that no other package shares. A
+hash of the package name picks the sample.
 """
 
 from __future__ import annotations
