@@ -63,6 +63,7 @@ from bench.common import (
 from pgsearch import db
 from pgsearch.config import Settings
 from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.evaluation import load_corpus
 from pgsearch.ingest.chunking import chunk_text
 from pgsearch.models import User
 from pgsearch.schemas import SearchRequest, SearchResponse
@@ -564,16 +565,8 @@ def incremental_ingest(
 
 def real_chunks(count: int) -> tuple[list[str], str]:
     """`count` chunks of real prose, cut like the service cuts documents, and their source."""
-    try:
-        from bench.corpus import load_corpus
-
-        texts = [doc.text for doc in load_corpus()[0]]
-        source = "CPython docs"
-    except Exception:  # the corpus module is optional: fall back to text shipped with CPython
-        from pydoc_data.topics import topics
-
-        texts = [topics[key] for key in sorted(topics)]
-        source = "pydoc_data.topics"
+    texts = [doc.text for doc in load_corpus("cpython").docs]
+    source = "CPython docs"
     chunks = [
         c for t in texts for c in chunk_text(t, max_chars=CHUNK_MAX_CHARS, overlap=CHUNK_OVERLAP)
     ]
