@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -87,3 +88,22 @@ def test_beyond_the_drain_cap_the_server_answers_and_closes(small_limit_server: 
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"\r\nconnection: close\r\n" in answer.lower()
+
+
+def test_slow_starting_workers_are_not_killed(tmp_path: Path) -> None:
+    # Each worker process stalls 8 s before it can answer uvicorn's health check, as importing
+    # the app does on a busy machine; uvicorn's default 5 s would kill and respawn them forever.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys, time\nif '--multiprocessing-fork' in sys.argv:\n    time.sleep(8)\n"
+    )
+    path = os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": path}
+    port = free_port()
+    proc = start_serve(env, port, "--workers", "2", cwd=tmp_path)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=60)
+    finally:
+        out = stop_serve(proc)
+    assert "died" not in out, out
