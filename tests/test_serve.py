@@ -103,7 +103,7 @@ def test_slow_starting_workers_are_not_killed(tmp_path: Path) -> None:
     port = free_port()
     proc = start_serve(env, port, "--workers", "2", cwd=tmp_path)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=60)
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
     finally:
         out = stop_serve(proc)
     assert "died" not in out, out
