@@ -56,10 +56,10 @@ def run_pgsearch(
     )
 
 
-def start_serve(env: dict[str, str], port: int, *, cwd: Path) -> subprocess.Popen[str]:
+def start_serve(env: dict[str, str], port: int, *args: str, cwd: Path) -> subprocess.Popen[str]:
     """`pgsearch serve` as a real subprocess (output kept for failure messages)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
