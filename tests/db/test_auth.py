@@ -116,6 +116,25 @@ def test_user_keys(secured: TestClient) -> None:
     assert secured.delete(f"/users/{alice}/keys/12345", headers=admin).status_code == 404
 
 
+def test_a_listed_prefix_with_a_wrong_secret_is_401(secured: TestClient) -> None:
+    """Prefixes are shown in key listings: only the whole secret may open the door."""
+    admin = auth(ADMIN)
+    uid = secured.post("/users", json={"name": "alice"}, headers=admin).json()["id"]
+    real = secured.post(f"/users/{uid}/keys", json={"name": "laptop"}, headers=admin).json()["key"]
+    (listed,) = secured.get(f"/users/{uid}/keys", headers=admin).json()
+    last = real[-1]
+    forged = [
+        f"pgs_{listed['prefix']}_{'A' * 43}",
+        real[:-1] + ("B" if last != "B" else "C"),  # one character off
+        f"pgs_{listed['prefix']}_",
+    ]
+    for key in forged:
+        r = secured.get(f"/users/{uid}", headers=auth(key))
+        assert r.status_code == 401, key
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    assert secured.get(f"/users/{uid}", headers=auth(real)).status_code == 200
+
+
 def test_secrets_not_in_openapi_or_health(secured: TestClient, pg_config: DatabaseConfig) -> None:
     spec = secured.get("/openapi.json").text
     health = secured.get("/health").text
