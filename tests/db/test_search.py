@@ -167,14 +167,7 @@ def test_filtered_search_returns_k_at_one_percent(client: TestClient) -> None:
         # More than 5 runs: psycopg switches to server-side prepared statements after 5.
         for q in range(8):
             query = [x + rng.gauss(0, 0.3) for x in centers[q % 20]]
-            request = SearchRequest(vector=query, mode="semantic", k=10, filter={"rare": True})
-            response = search_service.search(
-                session,
-                user_id=uid,
-                request=request,
-                embedder=get_embedder("minilm"),
-            )
-            found = [hit.external_id for hit in response.results]
+            found = service_search(session, uid, vector=query, k=10, filter={"rare": True})
             assert len(found) == 10, f"run {q}: {len(found)} results"
             exact = sorted(rare, key=lambda d: -_cos(query, d["chunks"][0]["embedding"]))[:10]
             assert found == [d["external_id"] for d in exact]
@@ -193,6 +186,17 @@ def index_plans(**settings: str) -> Iterator[Session]:
         finally:
             for name in settings:
                 session.execute(text(f"RESET {name}"))
+
+
+def service_search(session: Session, uid: int, **request: Any) -> list[str | None]:
+    """A semantic search through the service in `session` (its settings apply): the hits' ids."""
+    response = search_service.search(
+        session,
+        user_id=uid,
+        request=SearchRequest(mode="semantic", **request),
+        embedder=get_embedder("minilm"),
+    )
+    return [hit.external_id for hit in response.results]
 
 
 def semantic_plan(
@@ -292,16 +296,9 @@ def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
     ]
     assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
     query = [rng.gauss(0, 1) for _ in range(DIM)]
-    request = SearchRequest(vector=query, mode="semantic", k=100)
     with index_plans(**{"hnsw.ef_search": "10"}) as session:
         assert "ix_chunks_embedding_hnsw" in semantic_plan(session, uid=uid, k=100, query=query)
-        response = search_service.search(
-            session,
-            user_id=uid,
-            request=request,
-            embedder=get_embedder("minilm"),
-        )
+        found = service_search(session, uid, vector=query, k=100)
     exact = sorted(docs, key=lambda d: -_cos(query, d["chunks"][0]["embedding"]))[:100]
-    found = ids([hit.model_dump() for hit in response.results])
     assert len(found) == len(set(found)) == 100
     assert len(set(found) & {d["external_id"] for d in exact}) >= 95
