@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.filter_cases import FILTER_CASES, FILTER_CORPUS
-from tests.helpers import make_user, unit, vec_doc
+from tests.filter_cases import FILTER_CASES
+from tests.helpers import filter_corpus_user, unit
 
 
 def _search(client: TestClient, uid: int, spec: dict[str, Any]) -> set[str]:
@@ -18,12 +18,7 @@ def _search(client: TestClient, uid: int, spec: dict[str, Any]) -> set[str]:
 
 
 def test_every_filter_case_through_search_in_both_orders(client: TestClient) -> None:
-    uid = make_user(client)
-    docs = [
-        vec_doc(key, unit(i), external_id=key, metadata=meta)
-        for i, (key, meta) in enumerate(FILTER_CORPUS.items())
-    ]
-    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    uid = filter_corpus_user(client)
     # The second pass finds each shape's statement built for other values.
     for cases in (FILTER_CASES, list(reversed(FILTER_CASES))):
         for spec, expected in cases:

@@ -21,8 +21,8 @@ from pgsearch.schemas import SearchRequest
 from pgsearch.search import query as query_sql
 from pgsearch.search.filters import compile_filter
 from pgsearch.services import search as search_service
-from tests.filter_cases import FILTER_CASES, FILTER_CORPUS
-from tests.helpers import DIM, make_user, mix, unit, vec_doc
+from tests.filter_cases import FILTER_CASES
+from tests.helpers import DIM, filter_corpus_user, make_user, mix, unit, vec_doc
 
 
 def search(client: TestClient, uid: int, **body: Any) -> list[dict[str, Any]]:
@@ -224,12 +224,7 @@ def _cos(a: list[float], b: list[float]) -> float:
 
 def test_filter_cases_on_postgres(client: TestClient) -> None:
     """Every filter operator against real PostgreSQL, on a hand-made corpus."""
-    uid = make_user(client)
-    docs = [
-        vec_doc(key, unit(i), external_id=key, metadata=meta)
-        for i, (key, meta) in enumerate(FILTER_CORPUS.items())
-    ]
-    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    uid = filter_corpus_user(client)
     with db.get_sessionmaker()() as session:
         for spec, expected in FILTER_CASES:
             stmt = select(Document.external_id).where(
