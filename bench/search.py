@@ -1,7 +1,8 @@
 """Search benchmark: pgsearch against raw pgvector SQL on the same database, in the same run.
 
-Run:  cd /work/main && python3 -m uv run python -m bench.search          (100k vectors, 5-8 min)
-      cd /work/main && python3 -m uv run python -m bench.search --quick  (20k vectors, ~3 min)
+Run from the repository root:
+      uv run python -m bench.search          (100k vectors, 5-8 min)
+      uv run python -m bench.search --quick  (20k vectors, ~3 min)
 
 Everything runs on a throwaway embedded PostgreSQL in a temp dir, stopped and deleted at the end
 (Ctrl-C and SIGTERM included), with the API as a real `pgsearch serve` subprocess on 127.0.0.1.

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from tests.filter_cases import FILTER_CORPUS
+
 DIM = 384  # the built-in model's dimension, which the test database is created with
 
 
@@ -40,6 +42,17 @@ def make_user(client: TestClient, name: str = "u") -> int:
 def vec_doc(text: str, vector: list[float], **extra: Any) -> dict[str, Any]:
     """A document with one client-embedded chunk."""
     return {"text": text, "chunks": [{"text": text, "embedding": vector}], **extra}
+
+
+def filter_corpus_user(client: TestClient) -> int:
+    """A new user holding FILTER_CORPUS: one document per key, with that key's metadata."""
+    uid = make_user(client)
+    docs = [
+        vec_doc(key, unit(i), external_id=key, metadata=meta)
+        for i, (key, meta) in enumerate(FILTER_CORPUS.items())
+    ]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    return uid
 
 
 def run_pgsearch(
