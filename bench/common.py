@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 from numpy.typing import NDArray
 from pgvector.psycopg import register_vector
@@ -94,63 +95,96 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def api_server(database: BenchDatabase, *, workers: int = 1) -> Iterator[str]:
-    """Run `pgsearch serve` in a subprocess on the bench database; yields its base URL."""
-    port = free_port()
-    log_path = database.tmp_dir / f"serve-{port}.log"
-    command = [
+def serve_command(port: int, *, workers: int = 1) -> list[str]:
+    """`pgsearch serve` on 127.0.0.1:`port`, access log off."""
+    return [
         sys.executable,
-        "-m",
-        "pgsearch.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
+        *("-m", "pgsearch.cli", "serve", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", str(workers), "--log-level", "warning"),
     ]
+
+
+def start_server(
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    log_path: Path,
+    ready_url: str,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a server subprocess, its output in `log_path`; return once `ready_url` answers 200."""
     with open(log_path, "wb") as log:
         # Own session: Ctrl-C reaches only us, and we stop the server in order (SIGTERM, wait).
         proc = subprocess.Popen(
             command,
-            env=database.env,
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, log_path)
-        yield url
-    finally:
-        with uninterruptible():
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        wait_ready(ready_url, proc, log_path)
+    except BaseException:
+        stop_server(proc, grace_s=2.0)
+        raise
+    return proc
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Poll `url` until it answers 200; fail with the end of the server's log if it exits."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    with httpx.Client(base_url=url, timeout=2.0) as client:
+    with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the API server exited with {proc.returncode}:\n{tail}")
+                raise RuntimeError(f"{url}: the server exited with {proc.returncode}:\n{tail}")
             try:
-                if client.get("/health").status_code == 200:
+                if client.get(url).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-    raise RuntimeError(f"the API server did not become ready in {SERVER_START_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"{url} did not answer within {SERVER_START_TIMEOUT_S:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen[bytes], *, grace_s: float = 30.0) -> None:
+    """SIGTERM (graceful: pgsearch leaves the embedded server), then SIGKILL any straggler."""
+    with uninterruptible():
+        try:
+            # Remember uvicorn's worker processes now: once the parent is gone they are orphans.
+            family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            family = []
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        # psutil.Process remembers each process's start time, so a reused pid is never killed.
+        _, alive = psutil.wait_procs(family, timeout=5)
+        for p in alive:
+            p.kill()
+        psutil.wait_procs(alive, timeout=5)
+
+
+@contextmanager
+def api_server(database: BenchDatabase, *, workers: int = 1) -> Iterator[str]:
+    """Run `pgsearch serve` in a subprocess on the bench database; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(
+        serve_command(port, workers=workers),
+        env=database.env,
+        log_path=database.tmp_dir / f"serve-{port}.log",
+        ready_url=url + "/health",
+    )
+    try:
+        yield url
+    finally:
+        stop_server(proc)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -246,7 +280,7 @@ def synthetic_dataset(
     The defaults make overlapping topics, so neighbourhoods are continuous rather than tight
     separate balls. Measured at 50k vectors (pgvector HNSW m=16, ef_construction=64): recall@10
     0.955 at ef_search 40 and 0.99 at 100, close to the 0.93 / 0.975 measured on real chunk
-    embeddings (shared/notes/pgvector.md); well-separated topics (spread 0.35-0.75, latent 24)
+    embeddings; well-separated topics (spread 0.35-0.75, latent 24)
     gave 0.98 / 0.999, too easy to tell anything.
     """
     rng = np.random.default_rng(seed)

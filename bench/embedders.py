@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.corpus import CorpusDoc, CorpusQuery, load_corpus
 from pgsearch.embedding import Embedder, MiniLMEmbedder, WordLlamaEmbedder
 from pgsearch.embedding.minilm import DEFAULT_BATCH_SIZE as MINILM_BATCH_SIZE
 from pgsearch.embedding.minilm import DEFAULT_MAX_BATCH_TOKENS as MINILM_MAX_TOKENS
+from pgsearch.evaluation import CorpusDoc, CorpusQuery, load_corpus
 
 CHUNK_CHARS = 800
 # (batch size, padded-token budget per run); 1_000_000 means no budget.
@@ -248,7 +248,8 @@ def main() -> None:
     parser.add_argument("--sweep-one", type=int, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    docs, queries = load_corpus()
+    corpus = load_corpus("cpython")
+    docs, queries = corpus.docs, corpus.queries
     chunks = build_chunks(docs)
     if args.sweep_one is not None:
         sample = sample_chunks(chunks, args.sweep_sample)

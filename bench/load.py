@@ -1,8 +1,8 @@
 """Load benchmark: pgsearch against the literal textbook app, on the same database, in one run.
 
-Run:  cd /work/main && python3 -m uv run python -m bench.load          (~9 min)
-      cd /work/main && python3 -m uv run python -m bench.load --quick  (smoke run, ~4 min)
-      add --wrk to rerun the lowest level with wrk (apt-get install wrk), to check the generator
+Run from the repository root:
+      uv run python -m bench.load          (~9 min)
+      uv run python -m bench.load --quick  (smoke run, ~4 min)
 
 Starts one throwaway embedded PostgreSQL (temp dir, migrated), then three servers on 127.0.0.1:
 the textbook app (`uvicorn bench.textbook_app:app`, 1 worker), `pgsearch serve` with 1 worker
@@ -21,11 +21,11 @@ pgsearch's semantic search does more database work than the textbook's `ORDER BY
 
 Each scenario runs at each concurrency (16, 64, 256) against each app in turn, interleaved so
 that background load on a shared machine hits every app alike. The load generator is a closed
-loop in its own process (asyncio on uvloop): `c` keep-alive connections, each sending its next
-request as soon as the previous answer arrives; `--warmup` seconds, then a `--duration` second
-window. Its HTTP client is a minimal one (`RawConnection`): on this 2-core machine httpx cost
-~2.3 ms of CPU per request against ~0.15 ms, and taking that CPU from the servers cut their
-`GET /users` goodput by a third; the minimal client matches wrk (`--client httpx` to compare).
+loop (asyncio on uvloop; the servers are other processes): `c` keep-alive connections, each
+sending its next request as soon as the previous answer arrives; `--warmup` seconds, then a
+`--duration` second window. Its HTTP client is a minimal one (`RawConnection`): httpx costs over
+ten times its CPU per request, which a generator sharing 2 cores with the servers takes from
+them (it cut their `GET /users` goodput by a third); the minimal client's figures matched wrk's.
 
 Goodput = successful (2xx) responses completed in the window per second; p50/p99 over
 successful requests started in the window (those still in flight at its end are awaited);
@@ -40,7 +40,7 @@ connection pool by the requests the client gave up on; it is restarted so that t
 starts clean, and the run is marked with †.
 
 Everything is stopped at the end, also on errors, Ctrl-C and SIGTERM (servers and their workers
-by pid, the generator, the embedded PostgreSQL, the temp dir).
+by pid, the embedded PostgreSQL, the temp dir).
 """
 
 from __future__ import annotations
@@ -48,18 +48,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, ExitStack
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Literal
 
@@ -76,26 +72,26 @@ from bench.common import (
     bench_database,
     exit_cleanly_on_sigterm,
     free_port,
+    serve_command,
+    start_server,
+    stop_server,
     synthetic_dataset,
 )
-from pgsearch.testing import uninterruptible
 
 REPO = Path(__file__).resolve().parents[1]
-READY_TIMEOUT_S = 90.0
 # A server still busy with abandoned requests this long is killed: a deadlocked one never ends.
 STOP_TIMEOUT_S = 10.0
 # After a run, a healthy server answers at once; one that does not is wedged and gets restarted.
 PROBE_TIMEOUT_S = 5.0
 SEED_BATCH = 250
 K = 10
-# A generator process using about one full core is likely limiting the load it generates.
+# A generator using about one full core is likely limiting the load it generates.
 GENERATOR_SATURATED_CORES = 0.9
 
 # Wide enough for the table when the output goes to a file or a pipe.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 AppKind = Literal["textbook", "pgsearch"]
-Client = Literal["raw", "httpx"]
 
 
 # -- the servers -------------------------------------------------------------------------------
@@ -111,13 +107,11 @@ class AppSpec:
 
     def command(self, port: int) -> list[str]:
         """The server's command line, listening on 127.0.0.1:`port`, access log off."""
-        common = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        if self.kind == "textbook":
-            return [sys.executable, "-m", "uvicorn", "bench.textbook_app:app", *common]
+        if self.kind == "pgsearch":
+            return serve_command(port, workers=self.workers)
         return [
-            sys.executable,
-            *("-m", "pgsearch.cli", "serve", "--workers", str(self.workers)),
-            *common,
+            *(sys.executable, "-m", "uvicorn", "bench.textbook_app:app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         ]
 
     @property
@@ -144,26 +138,19 @@ class Server:
     def start(self) -> None:
         """Start on a free port and wait until it answers."""
         port = free_port()
-        log_path = self._database.tmp_dir / f"{self.spec.name.replace(' ', '-')}-{port}.log"
-        with open(log_path, "wb") as log:
-            # Own session: Ctrl-C reaches only us, and we stop the server in order.
-            self._proc = subprocess.Popen(
-                self.spec.command(port),
-                cwd=REPO,
-                env=self._database.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
         self.url = f"http://127.0.0.1:{port}"
-        _wait_ready(self.url + self.spec.ready_path, self._proc, log_path)
+        self._proc = start_server(
+            self.spec.command(port),
+            cwd=REPO,
+            env=self._database.env,
+            log_path=self._database.tmp_dir / f"{self.spec.name.replace(' ', '-')}-{port}.log",
+            ready_url=self.url + self.spec.ready_path,
+        )
 
     def stop(self, *, grace_s: float = STOP_TIMEOUT_S) -> None:
         """Stop the server and its worker processes (idempotent)."""
         if self._proc is not None:
-            with uninterruptible():
-                _stop(self._proc, grace_s=grace_s)
+            stop_server(self._proc, grace_s=grace_s)
             self._proc = None
 
     def restart(self) -> None:
@@ -178,41 +165,6 @@ class Server:
         except httpx.TransportError:
             return False
         return reply.status_code == 200
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{url} exited with {proc.returncode}:\n{tail}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_S:.0f} s")
-
-
-def _stop(proc: subprocess.Popen[bytes], *, grace_s: float) -> None:
-    """SIGTERM (graceful: pgsearch leaves the embedded server), then SIGKILL any straggler."""
-    try:
-        # Remember uvicorn's worker processes now: once the parent is gone they are orphans.
-        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    # psutil.Process remembers each process's start time, so a reused pid is never killed.
-    _, alive = psutil.wait_procs(family, timeout=5)
-    for p in alive:
-        p.kill()
-    psutil.wait_procs(alive, timeout=5)
 
 
 def postmaster_pid(database: BenchDatabase) -> int:
@@ -329,7 +281,6 @@ class LoadSpec:
     timeout_s: float
     app_pid: int
     pg_pid: int
-    client: Client = "raw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,24 +366,16 @@ async def _cpu_during(spec: LoadSpec, w0: float, w1: float) -> Cpu:
     )
 
 
-# What a sender reports for one request: None on success, else the error kind and a sample.
+# What a request ended with: None on success, else the error kind and a sample.
 Outcome = tuple[str | None, str]
-Send = Callable[[int], Awaitable[Outcome]]
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 
 
-def _status_outcome(status: int, body: bytes) -> Outcome:
-    if 200 <= status < 300:
-        return None, ""
-    return f"HTTP {status}", body[:200].decode(errors="replace")
-
-
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection sending prepared requests: the default generator.
+    """One keep-alive HTTP/1.1 connection sending prepared requests.
 
-    Just enough HTTP for uvicorn's JSON replies (Content-Length, no chunking). It costs a small
-    fraction of httpx's CPU per request, which matters when the generator shares 2 cores with
-    the servers under test (`--client httpx` to compare).
+    Just enough HTTP for uvicorn's JSON replies (Content-Length, no chunking), at a small
+    fraction of httpx's CPU per request: the generator shares 2 cores with the servers.
     """
 
     def __init__(self, url: str) -> None:
@@ -463,7 +406,10 @@ class RawConnection:
                 if length is None:
                     raise ValueError(f"reply without Content-Length: {head[:200]!r}")
                 body = await self._reader.readexactly(int(length.group(1)))
-            return _status_outcome(int(head[9:12]), body)
+            status = int(head[9:12])
+            if 200 <= status < 300:
+                return None, ""
+            return f"HTTP {status}", body[:200].decode(errors="replace")
         except TimeoutError:  # before OSError, of which it is a subclass
             self.close()
             return "timeout", ""
@@ -482,56 +428,27 @@ async def _drive(spec: LoadSpec) -> Measurement:
     records: list[_Record] = []
     samples: dict[str, str] = {}
     method = "POST" if spec.bodies else "GET"
-    async with AsyncExitStack() as stack:
-        senders: list[Send] = []
-        if spec.client == "raw":
-            for _ in range(spec.concurrency):
-                conn = RawConnection(spec.url)
-                stack.callback(conn.close)
-                payloads: Sequence[bytes | None] = spec.bodies or (None,)
-                prepared = [conn.request(method, spec.path, b) for b in payloads]
+    w0 = time.perf_counter() + spec.warmup_s
+    w1 = w0 + spec.duration_s
 
-                async def send_raw(
-                    n: int, conn: RawConnection = conn, prepared: list[bytes] = prepared
-                ) -> Outcome:
-                    return await conn.send(prepared[n % len(prepared)], timeout_s=spec.timeout_s)
-
-                senders.append(send_raw)
-        else:
-            limits = httpx.Limits(
-                max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
-            )
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=spec.url, limits=limits, timeout=spec.timeout_s)
-            )
-            headers = {"content-type": "application/json"} if spec.bodies else {}
-
-            async def send_httpx(n: int) -> Outcome:
-                body = spec.bodies[n % len(spec.bodies)] if spec.bodies else None
-                try:
-                    reply = await client.request(method, spec.path, content=body, headers=headers)
-                except httpx.TimeoutException:
-                    return "timeout", ""
-                except httpx.TransportError as exc:
-                    return type(exc).__name__, str(exc)[:200]
-                return _status_outcome(reply.status_code, reply.content)
-
-            senders = [send_httpx] * spec.concurrency
-
-        w0 = time.perf_counter() + spec.warmup_s
-        w1 = w0 + spec.duration_s
-
-        async def worker(n: int, send: Send) -> None:
+    async def connection(n: int) -> None:
+        conn = RawConnection(spec.url)
+        prepared = [conn.request(method, spec.path, b) for b in spec.bodies or (None,)]
+        try:
             while (start := time.perf_counter()) < w1:
-                error, sample = await send(n)
+                error, sample = await conn.send(
+                    prepared[n % len(prepared)], timeout_s=spec.timeout_s
+                )
                 records.append(_Record(start, time.perf_counter(), error))
                 if error is not None:
                     samples.setdefault(error, sample)
                 n += spec.concurrency  # each connection walks its own share of the bodies
+        finally:
+            conn.close()
 
-        cpu = asyncio.create_task(_cpu_during(spec, w0, w1))
-        await asyncio.gather(*(worker(i, send) for i, send in enumerate(senders)))
-        window_cpu = await cpu
+    cpu = asyncio.create_task(_cpu_during(spec, w0, w1))
+    await asyncio.gather(*(connection(i) for i in range(spec.concurrency)))
+    window_cpu = await cpu
 
     ok_in_window = sum(1 for r in records if r.error is None and w0 <= r.end <= w1)
     latencies = [r.end - r.start for r in records if r.error is None and w0 <= r.start < w1]
@@ -551,121 +468,9 @@ async def _drive(spec: LoadSpec) -> Measurement:
     )
 
 
-def _generator_main(conn: Connection) -> None:
-    """The generator process: run each `LoadSpec` received, send back its `Measurement`."""
-    # The parent handles Ctrl-C and terminates us; a half-finished run has nothing to save.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while True:
-        try:
-            spec = conn.recv()
-        except EOFError:
-            return
-        if spec is None:
-            return
-        conn.send(uvloop.run(_drive(spec)))
-
-
-class LoadGenerator:
-    """A separate process generating load, so that it has its own interpreter lock and core."""
-
-    def __init__(self) -> None:
-        # spawn, not fork: a forked child would share this process's database sockets.
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child_conn = ctx.Pipe()
-        self._process = ctx.Process(
-            target=_generator_main, args=(child_conn,), name="bench-load-generator", daemon=True
-        )
-        self._process.start()
-        child_conn.close()
-
-    def run(self, spec: LoadSpec) -> Measurement:
-        """Run `spec` in the generator process and wait for its result."""
-        self._conn.send(spec)
-        result = self._conn.recv()
-        assert isinstance(result, Measurement)
-        return result
-
-    def close(self) -> None:
-        """Stop the process (at once if it is in the middle of a run)."""
-        try:
-            self._conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self._process.join(timeout=2)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self._conn.close()
-
-
-# -- wrk cross-check ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WrkResult:
-    """wrk's numbers for one run."""
-
-    goodput: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _wrk_ms(output: str, label: str) -> float:
-    match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"no {label} latency in wrk output:\n{output}")
-    return float(match.group(1)) * _UNITS_MS[match.group(2)]
-
-
-def run_wrk(
-    url: str,
-    scenario: Scenario,
-    kind: AppKind,
-    *,
-    concurrency: int,
-    duration_s: float,
-    timeout_s: float,
-    tmp_dir: Path,
-) -> WrkResult:
-    """The same closed loop with wrk (one thread: it is C, far from saturating a core)."""
-    command = [
-        "wrk",
-        *("-t1", f"-c{concurrency}", f"-d{duration_s:g}s", f"--timeout={timeout_s:g}s"),
-        "--latency",
-    ]
-    if scenario.bodies:
-        script = tmp_dir / "wrk-post.lua"
-        # Long-bracket strings: the JSON bodies need no escaping.
-        bodies = ",\n".join(f"[==[{b.decode()}]==]" for b in scenario.bodies[:64])
-        script.write_text(
-            f"local bodies = {{\n{bodies}\n}}\nlocal i = 0\n"
-            'local headers = {["Content-Type"] = "application/json"}\n'
-            "request = function()\n  i = i % #bodies + 1\n"
-            '  return wrk.format("POST", nil, headers, bodies[i])\nend\n'
-        )
-        command += ["-s", str(script)]
-    command.append(url + scenario.path(kind))
-    out = subprocess.run(
-        command, capture_output=True, text=True, check=True, timeout=duration_s + timeout_s + 30
-    ).stdout
-    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m),", out)
-    if done is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    seconds = float(done.group(2)) * _UNITS_MS[done.group(3)] / 1000
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    bad = int(non_2xx.group(1)) if non_2xx else 0
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    socket_errors = sum(int(g) for g in socket.groups()) if socket else 0
-    return WrkResult(
-        goodput=(int(done.group(1)) - bad) / seconds,
-        p50_ms=_wrk_ms(out, "50%"),
-        p99_ms=_wrk_ms(out, "99%"),
-        errors=bad + socket_errors,
-    )
+def generate_load(spec: LoadSpec) -> Measurement:
+    """One closed-loop run in this process (idle otherwise: the servers are subprocesses)."""
+    return uvloop.run(_drive(spec))
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -676,9 +481,7 @@ class Results:
     """Every measurement, by (scenario, concurrency, app name)."""
 
     apps: list[AppSpec]
-    client: Client
     cells: dict[tuple[str, int, str], Measurement] = field(default_factory=dict)
-    wrk: dict[tuple[str, int, str], WrkResult] = field(default_factory=dict)
 
 
 def _ms(value: float | None) -> str:
@@ -692,7 +495,7 @@ def _verdict(ok: bool) -> str:
 def print_results(
     results: Results, *, scenario_names: Sequence[str], levels: Sequence[int]
 ) -> None:
-    """The table, the errors seen, the generator check and whether pgsearch meets the goals."""
+    """The table, the errors seen and whether pgsearch meets the goals."""
     baseline = next(a.name for a in results.apps if a.kind == "textbook")
     top = max(levels)
     table = Table(title="closed loop on 127.0.0.1; pgsearch rows vs the textbook at the same level")
@@ -748,32 +551,6 @@ def print_results(
                 if sample:
                     console.print(f"  {kind}: {sample}")
 
-    if results.wrk:
-        check = Table(title="load generator check: the same runs with wrk")
-        for column in ["endpoint", "conns", "app"]:
-            check.add_column(column)
-        ours = results.client
-        for column in [f"goodput {ours}", "goodput wrk", f"wrk/{ours}", f"p50 {ours}", "p50 wrk"]:
-            check.add_column(column, justify="right")
-        for column in [f"p99 {ours}", "p99 wrk", "wrk errors"]:
-            check.add_column(column, justify="right")
-        for (name, level, app_name), w in results.wrk.items():
-            m = results.cells[(name, level, app_name)]
-            check.add_row(
-                name,
-                str(level),
-                app_name,
-                f"{m.goodput:,.1f}",
-                f"{w.goodput:,.1f}",
-                f"{w.goodput / m.goodput:.2f}" if m.goodput else "-",
-                _ms(m.p50_ms),
-                _ms(w.p50_ms),
-                _ms(m.p99_ms),
-                _ms(w.p99_ms),
-                str(w.errors),
-            )
-        console.print(check)
-
     console.print(f"goal: pgsearch has zero errors at {top} connections: {_verdict(errors_ok)}")
     console.print(f"goal: pgsearch goodput ≥ textbook at every level: {_verdict(goodput_ok)}")
 
@@ -821,10 +598,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenarios", nargs="+", choices=SCENARIOS, default=["users", "text"], help="what to load"
     )
-    parser.add_argument(
-        "--client", choices=["raw", "httpx"], default="raw", help="load generator's HTTP client"
-    )
-    parser.add_argument("--wrk", action="store_true", help="cross-check with wrk (lowest conns)")
     parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -837,13 +610,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--users must be 1-1000 (pgsearch's GET /users limit)")
     if max(args.concurrency) > 1000:
         parser.error("--concurrency above 1000 would exceed the open-file limit")
-    if args.wrk and shutil.which("wrk") is None:
-        parser.error("--wrk needs wrk on PATH (apt-get install wrk)")
     return args
 
 
 def run_one(
-    generator: LoadGenerator,
     server: Server,
     case: Scenario,
     *,
@@ -853,7 +623,7 @@ def run_one(
 ) -> Measurement:
     """One closed-loop run; a server left unresponsive by it is restarted (and marked wedged)."""
     ready_for(server, case, users=args.users)
-    m = generator.run(
+    m = generate_load(
         LoadSpec(
             url=server.url,
             path=case.path(server.spec.kind),
@@ -864,7 +634,6 @@ def run_one(
             timeout_s=args.timeout,
             app_pid=server.pid,
             pg_pid=pg_pid,
-            client=args.client,
         )
     )
     # Requests the client gave up on may still hold the server (a deadlocked pool never frees
@@ -911,16 +680,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"in {time.monotonic() - seed_started:.1f} s"
             )
             cases = scenarios(ds, owner=owner, users=args.users, names=args.scenarios)
-            generator = LoadGenerator()
-            stack.callback(generator.close)
-            results = Results(apps=apps, client=args.client)
+            results = Results(apps=apps)
             pg_pid = postmaster_pid(database)
-            # wrk is compared where no app is overloaded, so both generators see a healthy server.
-            wrk_level = min(levels)
             for case in cases:
                 for level in levels:
                     for server in servers:
-                        m = run_one(generator, server, case, level=level, args=args, pg_pid=pg_pid)
+                        m = run_one(server, case, level=level, args=args, pg_pid=pg_pid)
                         results.cells[(case.name, level, server.spec.name)] = m
                         console.print(
                             f"{case.name:>13} @{level:<3} {server.spec.name:<11} "
@@ -928,16 +693,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                             f"p99 {_ms(m.p99_ms):>8} ms  errors {m.error_count}"
                             + ("  (wedged: restarted)" if m.wedged else "")
                         )
-                        if args.wrk and level == wrk_level:
-                            results.wrk[(case.name, level, server.spec.name)] = run_wrk(
-                                server.url,
-                                case,
-                                server.spec.kind,
-                                concurrency=level,
-                                duration_s=args.duration,
-                                timeout_s=args.timeout,
-                                tmp_dir=database.tmp_dir,
-                            )
             names = [c.name for c in cases]
             print_results(results, scenario_names=names, levels=levels)
             if args.markdown:

@@ -26,7 +26,7 @@ import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ Search = Callable[[httpx.Client, int], list[int]]
 
 
 def say(message: str) -> None:
-    """Progress on stderr-like output, flushed so a long run shows where it is."""
+    """A progress line, flushed so a long run shows where it is."""
     print(f"[peers] {message}", flush=True)  # noqa: T201
 
 
@@ -75,7 +75,6 @@ class Peer:
     url: str
     search: Search
     roots: list[int]  # pids whose process trees are the server's CPU
-    ingest_s: float = 0.0
 
     def processes(self) -> list[psutil.Process]:
         """The root processes and all their descendants, right now."""
@@ -377,17 +376,13 @@ def phase_rows(label: str, results: dict[str, Result], *, single: bool) -> list[
     if single:
         assert pg.latencies is not None and ch.latencies is not None
         rows.append((f"{label}: p50 ms", pg.latencies.p50_ms, ch.latencies.p50_ms, ".2f"))
-    rows.append((f"{label}: QPS", median(pg.qps), median(ch.qps), ".0f"))
-    cpu_pg, cpu_ch = median(pg.cpu_per_search) * 1e3, median(ch.cpu_per_search) * 1e3
+    rows.append((f"{label}: QPS", statistics.median(pg.qps), statistics.median(ch.qps), ".0f"))
+    cpu_pg = statistics.median(pg.cpu_per_search) * 1e3
+    cpu_ch = statistics.median(ch.cpu_per_search) * 1e3
     rows.append((f"{label}: server CPU ms/search", cpu_pg, cpu_ch, ".2f"))
     if pg.errors or ch.errors:
         rows.append((f"{label}: errors", pg.errors, ch.errors, ".0f"))
     return rows
-
-
-def median(values: Sequence[float]) -> float:
-    """The median of per-pass values."""
-    return statistics.median(values)
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -398,9 +393,11 @@ def run(args: argparse.Namespace) -> list[Row]:
     say(f"{len(chunks):,} chunks of {pages} man pages, {len(queries)} queries")
     truth = exact_top_k(vectors, queries, k=args.k)
     rows: list[Row] = []
-    with ExitStack() as stack:
-        database = stack.enter_context(bench_database({"PGSEARCH_EMBEDDING_MODEL": "wordllama"}))
-        chroma_url, chroma_pid = stack.enter_context(chroma_server(database.tmp_dir))
+    # wordllama: pgsearch accepts the 256-d client vectors of the model it is set up with.
+    with (
+        bench_database({"PGSEARCH_EMBEDDING_MODEL": "wordllama"}) as database,
+        chroma_server(database.tmp_dir) as (chroma_url, chroma_pid),
+    ):
         postgres = postmaster_pid(database)
         with api_server(database) as pg_url:
             say("ingesting")

@@ -1,7 +1,8 @@
 """Search benchmark: pgsearch against raw pgvector SQL on the same database, in the same run.
 
-Run:  cd /work/main && python3 -m uv run python -m bench.search          (100k vectors, 5-8 min)
-      cd /work/main && python3 -m uv run python -m bench.search --quick  (20k vectors, ~3 min)
+Run from the repository root:
+      uv run python -m bench.search          (100k vectors, 5-8 min)
+      uv run python -m bench.search --quick  (20k vectors, ~3 min)
 
 Everything runs on a throwaway embedded PostgreSQL in a temp dir, stopped and deleted at the end
 (Ctrl-C and SIGTERM included), with the API as a real `pgsearch serve` subprocess on 127.0.0.1.
@@ -63,6 +64,7 @@ from bench.common import (
 from pgsearch import db
 from pgsearch.config import Settings
 from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.evaluation import load_corpus
 from pgsearch.ingest.chunking import chunk_text
 from pgsearch.models import User
 from pgsearch.schemas import SearchRequest, SearchResponse
@@ -570,16 +572,8 @@ def incremental_ingest(
 
 def real_chunks(count: int) -> tuple[list[str], str]:
     """`count` chunks of real prose, cut like the service cuts documents, and their source."""
-    try:
-        from bench.corpus import load_corpus
-
-        texts = [doc.text for doc in load_corpus()[0]]
-        source = "CPython docs"
-    except Exception:  # the corpus module is optional: fall back to text shipped with CPython
-        from pydoc_data.topics import topics
-
-        texts = [topics[key] for key in sorted(topics)]
-        source = "pydoc_data.topics"
+    texts = [doc.text for doc in load_corpus("cpython").docs]
+    source = "CPython docs"
     chunks = [
         c for t in texts for c in chunk_text(t, max_chars=CHUNK_MAX_CHARS, overlap=CHUNK_OVERLAP)
     ]

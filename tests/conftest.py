@@ -1,4 +1,11 @@
-"""Fixtures: one embedded PostgreSQL (pgvector) for the session, a clean database per test."""
+"""Shared fixtures: one embedded PostgreSQL (pgvector) for the session, a clean database per test.
+
+The folders say what a test needs:
+- `unit/`: no database and no server (`uv run pytest tests/unit` starts nothing);
+- `db/`: the session database, through the app (`client`) or the engine;
+- `servers/`: real processes: the CLI and `serve` as subprocesses, PostgreSQL servers of their
+  own, databases stopped or killed.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="pgsearch-pytest-")
         config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test under unit/ that asks for the database (directly or through a fixture)."""
+    unit = Path(__file__).parent / "unit"
+    for item in items:
+        if item.path.is_relative_to(unit) and "pg_config" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the database: move it to tests/db/")
 
 
 @pytest.fixture(scope="session")

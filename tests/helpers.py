@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from tests.filter_cases import FILTER_CORPUS
+
 DIM = 384  # the built-in model's dimension, which the test database is created with
 
 
@@ -42,6 +44,17 @@ def vec_doc(text: str, vector: list[float], **extra: Any) -> dict[str, Any]:
     return {"text": text, "chunks": [{"text": text, "embedding": vector}], **extra}
 
 
+def filter_corpus_user(client: TestClient) -> int:
+    """A new user holding FILTER_CORPUS: one document per key, with that key's metadata."""
+    uid = make_user(client)
+    docs = [
+        vec_doc(key, unit(i), external_id=key, metadata=meta)
+        for i, (key, meta) in enumerate(FILTER_CORPUS.items())
+    ]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    return uid
+
+
 def run_pgsearch(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
@@ -56,10 +69,10 @@ def run_pgsearch(
     )
 
 
-def start_serve(env: dict[str, str], port: int, *, cwd: Path) -> subprocess.Popen[str]:
+def start_serve(env: dict[str, str], port: int, *args: str, cwd: Path) -> subprocess.Popen[str]:
     """`pgsearch serve` as a real subprocess (output kept for failure messages)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pgsearch.cli", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

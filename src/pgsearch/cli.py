@@ -130,6 +130,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# Seconds a worker may take to answer uvicorn's health check, at startup and after.
+WORKER_HEALTHCHECK_S = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -167,6 +171,10 @@ def serve(
                 access_log=access_log,
                 # Let in-flight requests finish on SIGTERM, but do not wait forever.
                 timeout_graceful_shutdown=20,
+                # A new worker answers uvicorn's health check only once it has imported
+                # pgsearch; on a busy machine that took longer than uvicorn's 5 s, and workers
+                # were killed and respawned in a loop.
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             )
         except KeyboardInterrupt:
             pass  # uvicorn re-raises the Ctrl-C it already handled gracefully

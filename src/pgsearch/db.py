@@ -7,15 +7,19 @@ point pgsearch at their own server with `configure()` before anything touches th
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from collections.abc import Callable, Generator
 from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.errors import DatabaseInitError
@@ -28,11 +32,13 @@ _read_sessionmaker: sessionmaker[Session] | None = None
 
 
 def create_db_engine(config: DatabaseConfig) -> Engine:
-    """An engine with a bounded, pre-pinged pool; creating it does not connect."""
+    """An engine with a bounded pool whose idle connections are pinged; creating it does not
+    connect."""
     engine = create_engine(
         config.db_url(),
         echo=config.DEBUG,
-        pool_pre_ping=True,
+        # Hot connections first: the ones used a moment ago are the ones not worth pinging.
+        pool_use_lifo=True,
         pool_size=config.DB_POOL_SIZE,
         max_overflow=config.DB_MAX_OVERFLOW,
         pool_timeout=config.DB_POOL_TIMEOUT,
@@ -41,7 +47,33 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
         connect_args={"options": _session_options(config), "application_name": "pgsearch"},
     )
     event.listen(engine, "connect", _register_vector)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
     return engine
+
+
+# A pooled connection idle longer than this is pinged before use (a server restart or an idle
+# timeout may have closed it); one used more recently is not: under load that skips a round
+# trip per request, which `pool_pre_ping` would spend on every checkout.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _mark_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dialect: Dialect, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DisconnectionError(str(exc)) from exc  # the pool retries with a new connection
+    if not alive:
+        raise DisconnectionError("connection failed its ping")
 
 
 def _register_vector(dbapi_connection: Any, _record: Any) -> None:

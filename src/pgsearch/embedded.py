@@ -46,6 +46,10 @@ def bin_path() -> Path:
 # PostgreSQL refuses to run as root: as root, the server runs as this system user.
 SERVER_USER = "pgsearch"
 START_TIMEOUT_S = 60
+# WAL kept in pg_wal: a laptop's disk, not a server's (wal_level stays `replica`, so a standby
+# or pg_basebackup still works).
+MAX_WAL_SIZE = "128MB"
+MIN_WAL_SIZE = "32MB"
 
 
 def _run_as() -> tuple[int, int] | None:
@@ -259,6 +263,10 @@ class EmbeddedPostgres:
                 # PostgreSQL's 128 MB default is smaller than the HNSW index of ~100k chunks;
                 # searches then read from disk and run at half speed.
                 f"-c shared_buffers={_shared_buffers_mb()}MB",
+                # PostgreSQL's defaults let WAL grow to 1 GB between checkpoints (sized for
+                # servers): after a bulk load, pg_wal outweighed the database. Checkpoint sooner.
+                f"-c max_wal_size={MAX_WAL_SIZE}",
+                f"-c min_wal_size={MIN_WAL_SIZE}",
             ]
         )
         self._pg_ctl(

@@ -6,16 +6,17 @@ keyword 0.669, hybrid (defaults) 0.886.
 
 from __future__ import annotations
 
-from bench.corpus import load_corpus
-from bench.quality import evaluate, ingest
 from pgsearch import db
 from pgsearch.config import DatabaseConfig, Settings
 from pgsearch.embedding import get_embedder
+from pgsearch.evaluation import load_corpus
+from pgsearch.evaluation.service import evaluate, ingest
 from pgsearch.search.params import FusionParams
 
 
 def test_recall_floors_and_hybrid_not_worse(pg_config: DatabaseConfig) -> None:
-    docs, queries = load_corpus()
+    corpus = load_corpus("cpython")
+    docs, queries = corpus.docs, corpus.queries
     assert len(docs) > 150 and len(queries) > 200
     embedder = get_embedder("minilm")
     settings = Settings(_env_file=None)

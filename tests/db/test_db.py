@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from psycopg import connect, sql
 from sqlalchemy import Integer, String, create_engine, inspect, select, text
@@ -14,8 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
-from pgsearch.errors import DatabaseInitError
-from pgsearch.migrations import MIGRATIONS_DIR, current_revision
+from pgsearch.migrations import current_revision
 from pgsearch.models import User
 
 
@@ -27,18 +21,6 @@ def _head() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
-
-
-def test_import_does_not_connect_or_start(tmp_path: Path) -> None:
-    data_dir = tmp_path / "never-created"
-    env = {**os.environ, "DB_HOST": "", "DB_DATA_DIR": str(data_dir)}
-    code = (
-        "import pgsearch.main, pgsearch.cli, pgsearch.db, pgsearch.models, pgsearch.embedded;"
-        "from pgsearch.db import engine, SessionLocal, get_db, init_database;"
-        "import sys; sys.exit(0)"
-    )
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
-    assert not data_dir.exists()
 
 
 def test_textbook_names_importable(pg_config: DatabaseConfig) -> None:
@@ -61,11 +43,6 @@ def test_init_database_is_idempotent(
     with db.get_engine().connect() as conn:
         assert current_revision(conn) == _head()
         assert conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname='vector'")) == 1
-
-
-def test_migrations_ship_inside_package() -> None:
-    assert (MIGRATIONS_DIR / "env.py").exists()
-    assert MIGRATIONS_DIR.parent.name == "pgsearch"
 
 
 def _fresh_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
@@ -104,16 +81,6 @@ def test_adopts_textbook_create_all_database(pg_config: DatabaseConfig) -> None:
         assert "alembic_version" in inspect(engine).get_table_names()
         with engine.connect() as conn:
             assert current_revision(conn) == _head()
-    finally:
-        engine.dispose()
-
-
-def test_init_database_error_is_clear(tmp_path: Path) -> None:
-    cfg = DatabaseConfig(_env_file=None, DB_HOST="127.0.0.1", DB_PORT=1, DB_CONNECT_TIMEOUT=2)
-    engine = db.create_db_engine(cfg)
-    try:
-        with pytest.raises(DatabaseInitError, match="could not enable the pgvector extension"):
-            db.init_database(engine=engine, echo=lambda _: None)
     finally:
         engine.dispose()
 

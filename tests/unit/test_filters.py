@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from pgsearch.search.filters import FIELD_OPERATORS, FilterError, compile_filter
+from pgsearch.models import Document
+from pgsearch.search.filters import (
+    FIELD_OPERATORS,
+    FilterError,
+    compile_filter,
+    compile_filter_params,
+    shape,
+)
 from tests.filter_cases import FILTER_CASES, FILTER_CORPUS
 
 docs = sa.table("docs", sa.column("id", sa.Integer), sa.column("metadata", JSONB))
@@ -293,3 +300,18 @@ def test_filter_cases_are_consistent() -> None:
         collect(spec)
     assert operators >= {*FIELD_OPERATORS, "$and", "$or", "$not"}
     assert len({repr(spec) for spec, _ in FILTER_CASES}) == len(FILTER_CASES)
+
+
+def test_values_that_change_the_sql_change_the_shape() -> None:
+    assert shape({"a": {"$exists": True}}) != shape({"a": {"$exists": False}})
+    assert shape({"a": {"$gt": "2020"}}) != shape({"a": {"$gt": 2020}})
+    assert shape({"a": {"x": 1}}) != shape({"a": 1})
+    assert shape({"a": 1, "b": 2}) != shape({"b": 2, "a": 1})
+    assert shape({"a": "x", "n": {"$lt": 3}}) == shape({"a": "y", "n": {"$lt": 9}})
+
+
+def test_same_shape_same_parameter_names() -> None:
+    one = compile_filter_params({"a": "x", "n": {"$lt": 3}}, Document.meta.expression)
+    two = compile_filter_params({"a": "y", "n": {"$lt": 9}}, Document.meta.expression)
+    assert one.params.keys() == two.params.keys()
+    assert one.params != two.params

@@ -52,10 +52,13 @@ def _fresh(name: str, **kwargs: Any) -> MiniLMEmbedder | WordLlamaEmbedder:
     return WordLlamaEmbedder(**kwargs)
 
 
-def test_registry_names_and_default() -> None:
-    assert set(EMBEDDER_NAMES) == set(EXPECTED)
+def test_registry_names_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each name settings accept gives the model it promises; unset, settings pick MiniLM."""
     assert set(EMBEDDER_NAMES) == set(typing.get_args(EmbeddingModel))
-    assert Settings(_env_file=None).embedding_model == "minilm"
+    assert {n: (get_embedder(n).name, get_embedder(n).dim) for n in EMBEDDER_NAMES} == EXPECTED
+    monkeypatch.delenv("PGSEARCH_EMBEDDING_MODEL", raising=False)
+    default = get_embedder(Settings(_env_file=None).embedding_model)
+    assert (default.name, default.dim) == EXPECTED["minilm"]
 
 
 def test_get_embedder_is_cached_and_conforms(embedder: Embedder) -> None:

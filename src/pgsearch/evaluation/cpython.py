@@ -1,4 +1,4 @@
-"""A retrieval evaluation set built from real text that ships with CPython, so it works offline.
+"""An evaluation corpus from real text that ships with CPython, so it works offline.
 
 Documents:
 - every pydoc topic (`pydoc_data.topics`, the language reference sections `help()` shows),
@@ -20,9 +20,9 @@ import os
 import re
 import sysconfig
 import tokenize
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pgsearch.evaluation import Corpus, CorpusDoc, CorpusQuery
 
 # Test suites, IDLE and demos are not library documentation; "encodings" holds ~100
 # near-identical generated codec docstrings that would make queries ambiguous.
@@ -40,38 +40,15 @@ _CREDITS = re.compile(r"^[^\n]*(Copyright|Written by|All Rights Reserved)(.+\n)*
 _SENTENCE_END = re.compile(r"[.:!?](?=\s|$)")
 
 
-@dataclass(frozen=True, slots=True)
-class CorpusDoc:
-    """One document: `id` is "topic:<pydoc key>" or "module:<dotted name>"."""
-
-    id: str
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class CorpusQuery:
-    """One query and the id of the single document that answers it."""
-
-    text: str
-    relevant_id: str
-
-
-def load_corpus() -> tuple[list[CorpusDoc], list[CorpusQuery]]:
-    """Return (documents, queries); documents are sorted by id, queries follow document order."""
-    docs, queries = _build()
-    # Fresh lists each call, so callers may reorder or slice them freely.
-    return list(docs), list(queries)
-
-
 @functools.cache
-def _build() -> tuple[tuple[CorpusDoc, ...], tuple[CorpusQuery, ...]]:
+def load() -> Corpus:
+    """Documents sorted by id ("topic:<pydoc key>" or "module:<dotted name>"); queries follow."""
     docs: list[CorpusDoc] = []
     queries: list[CorpusQuery] = []
     for doc, doc_queries in sorted([*_topic_docs(), *_module_docs()], key=lambda item: item[0].id):
         docs.append(doc)
         queries.extend(CorpusQuery(text=q, relevant_id=doc.id) for q in doc_queries)
-    return tuple(docs), tuple(queries)
+    return Corpus("cpython", tuple(docs), tuple(queries))
 
 
 def _topic_docs() -> list[tuple[CorpusDoc, list[str]]]:

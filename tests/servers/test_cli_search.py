@@ -26,6 +26,12 @@ def cli(config: DatabaseConfig, *args: str, **env: str) -> subprocess.CompletedP
     return run_pgsearch(*args, env=full_env)
 
 
+def result_rows(table: str) -> list[list[str]]:
+    """The cells of each numbered row of the search results table (wrapped lines left out)."""
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines()]
+    return [row for row in rows if row and row[0].isdigit()]
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "notes"
@@ -78,7 +84,9 @@ def test_ingest_search_and_rerun(
 
     found = cli(pg_config, "search", "kitten", "--user", str(uid), "-k", "2")
     assert found.returncode == 0, found.stderr
-    assert found.stdout.index("cats.md") < found.stdout.index("#") + 400
+    rows = result_rows(found.stdout)
+    assert [row[0] for row in rows] == ["1", "2"], found.stdout
+    assert rows[0][2] == "cats.md #0", found.stdout
     filtered = cli(pg_config, "search", "water", "--user", str(uid), "--filter", '{"lang": "en"}')
     assert "ocean" in filtered.stdout and "bread" not in filtered.stdout
 
@@ -91,7 +99,6 @@ def test_ingest_search_and_rerun(
         (["search", "x", "--user", "1", "--mode", "fuzzy"], 2, "invalid search"),
         (["search", "x", "--user", "1", "--filter", '{"a": {"$bad": 1}}'], 2, "unknown operator"),
         (["search", "x", "--user", "999"], 1, "user 999 not found"),
-        (["ingest", "/no/such/path", "--user", "1"], 1, "user 1 not found"),
         (["ingest", ".", "--user", "1", "-m", "novalue"], 2, "key=value"),
     ],
 )
@@ -100,6 +107,25 @@ def test_cli_errors(pg_config: DatabaseConfig, args: list[str], code: int, messa
     assert r.returncode == code, (r.stdout, r.stderr)
     assert message in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_ingest_names_a_missing_path_and_stores_the_rest(
+    client: TestClient, pg_config: DatabaseConfig, corpus: Path
+) -> None:
+    uid = make_user(client)
+    r = cli(pg_config, "ingest", "/no/such/path", str(corpus / "cats.md"), "--user", str(uid))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "/no/such/path: no such file or folder" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert "1 document inserted" in r.stdout and "1 file failed" in r.stdout
+    docs = client.get(f"/users/{uid}/documents").json()["documents"]
+    assert [d["external_id"] for d in docs] == ["cats.md"]
+
+
+def test_ingest_for_an_unknown_user(pg_config: DatabaseConfig, corpus: Path) -> None:
+    r = cli(pg_config, "ingest", str(corpus / "cats.md"), "--user", "999")
+    assert r.returncode == 1
+    assert "user 999 not found" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_model_change_needs_reembed(

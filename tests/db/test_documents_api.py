@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -9,7 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pgsearch import db
+from pgsearch.config import DatabaseConfig
+from pgsearch.embedding import get_embedder
 from pgsearch.models import Chunk, Document
+from pgsearch.schemas import DocumentCreate
+from pgsearch.services.documents import store_documents
 from tests.helpers import DIM, make_user, unit, vec_doc
 
 
@@ -248,3 +253,44 @@ def test_delete_by_filter_needs_a_filter(client: TestClient) -> None:
     uid = make_user(client)
     assert client.post(f"/users/{uid}/documents/delete", json={"filter": {}}).status_code == 422
     assert client.post(f"/users/{uid}/documents/delete", json={}).status_code == 422
+
+
+def test_concurrent_writers_same_external_id(pg_config: DatabaseConfig, client: TestClient) -> None:
+    uid = client.post("/users", json={"name": "racer"}).json()["id"]
+    embedder = get_embedder("minilm")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def writer(w: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(8):
+                n = 1 + (w + i) % 3  # different texts → different chunk counts
+                doc = DocumentCreate(
+                    text=f"writer {w} version {i}",
+                    external_id="shared",
+                    chunks=[
+                        {"text": f"w{w} v{i} c{j}", "embedding": unit(w, j + 10)} for j in range(n)
+                    ],
+                )
+                with db.get_sessionmaker().begin() as session:
+                    store_documents(session, user_id=uid, docs=[doc], embedder=embedder, dim=DIM)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.get_sessionmaker()() as s:
+        docs = s.scalars(select(Document).where(Document.external_id == "shared")).all()
+        assert len(docs) == 1
+        chunks = s.scalars(
+            select(Chunk.text).where(Chunk.document_id == docs[0].id).order_by(Chunk.chunk_index)
+        ).all()
+    # The stored chunks belong to the stored version: no mix of two writers' updates.
+    w, v = docs[0].text.split()[1], docs[0].text.split()[3]
+    assert len(chunks) == docs[0].chunk_count
+    assert all(c.startswith(f"w{w} v{v} ") for c in chunks)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from pgsearch.config import DatabaseConfig
+from pgsearch.config import DatabaseConfig, Settings
 
 HOSTILE = "p@ss:w/rd#%?&= 'x\"y\\z"
 
@@ -76,3 +76,9 @@ def test_sslmode_passed_through() -> None:
 def test_bad_values_rejected() -> None:
     with pytest.raises(ValueError, match="DB_PORT"):
         external(DB_PORT=70000)
+
+
+def test_short_admin_key_rejected() -> None:
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        Settings(_env_file=None, admin_key="short")
+    assert Settings(_env_file=None, admin_key="").admin_key is None

@@ -19,10 +19,7 @@ from sqlalchemy import func, select
 from pgsearch import db
 from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig
-from pgsearch.embedding import get_embedder
 from pgsearch.models import Chunk, Document
-from pgsearch.schemas import DocumentCreate
-from pgsearch.services.documents import store_documents
 from tests.helpers import DIM, start_serve, unit, vec_doc, wait_healthy
 from tests.pgserver import TcpPostgres, free_port
 
@@ -183,47 +180,6 @@ def test_killing_the_service_mid_batch_leaves_all_or_nothing(
         finally:
             engine.dispose()
         assert (n_docs, n_chunks) in {(0, 0), (1000, 4000)}, (attempt, n_docs, n_chunks)
-
-
-def test_concurrent_writers_same_external_id(pg_config: DatabaseConfig, client: TestClient) -> None:
-    uid = client.post("/users", json={"name": "racer"}).json()["id"]
-    embedder = get_embedder("minilm")
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def writer(w: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(8):
-                n = 1 + (w + i) % 3  # different texts → different chunk counts
-                doc = DocumentCreate(
-                    text=f"writer {w} version {i}",
-                    external_id="shared",
-                    chunks=[
-                        {"text": f"w{w} v{i} c{j}", "embedding": unit(w, j + 10)} for j in range(n)
-                    ],
-                )
-                with db.get_sessionmaker().begin() as session:
-                    store_documents(session, user_id=uid, docs=[doc], embedder=embedder, dim=DIM)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with db.get_sessionmaker()() as s:
-        docs = s.scalars(select(Document).where(Document.external_id == "shared")).all()
-        assert len(docs) == 1
-        chunks = s.scalars(
-            select(Chunk.text).where(Chunk.document_id == docs[0].id).order_by(Chunk.chunk_index)
-        ).all()
-    # The stored chunks belong to the stored version: no mix of two writers' updates.
-    w, v = docs[0].text.split()[1], docs[0].text.split()[3]
-    assert len(chunks) == docs[0].chunk_count
-    assert all(c.startswith(f"w{w} v{v} ") for c in chunks)
 
 
 def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:

@@ -7,10 +7,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
-from typer.testing import CliRunner
 
-from pgsearch.cli import app
 from tests.helpers import run_pgsearch, start_serve, stop_serve, wait_healthy
 from tests.pgserver import free_port
 
@@ -26,23 +23,6 @@ def run_cli(
 
 def postgres_running(data_dir: Path) -> bool:
     return (data_dir / "postgres" / "postmaster.pid").exists()
-
-
-def test_db_url_hides_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_HOST", "db.example.org")
-    monkeypatch.setenv("DB_PASSWORD", HOSTILE)
-    from pgsearch.config import get_db_config
-
-    get_db_config.cache_clear()
-    try:
-        hidden = CliRunner().invoke(app, ["db-url"])
-        assert hidden.exit_code == 0
-        assert hidden.output.count("\n") == 1  # one line, even when long and piped
-        assert "p@ss" not in hidden.output and "***" in hidden.output
-        shown = CliRunner().invoke(app, ["db-url", "--show-password"])
-        assert "p%40ss%3Aw%2Frd%23%25%3F%26%3D" in shown.output
-    finally:
-        get_db_config.cache_clear()
 
 
 def test_unreachable_database_one_line_error(tmp_path: Path) -> None:
@@ -104,3 +84,23 @@ def test_serve_health_sigterm_and_persistence(tmp_path: Path) -> None:
     finally:
         stop_serve(proc)
     assert not postgres_running(data_dir)
+
+
+def test_serve_refuses_public_interface_without_auth(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DB_HOST": "",
+        "DB_DATA_DIR": str(tmp_path / "d"),
+        "PGSEARCH_ADMIN_KEY": "",
+    }
+    r = run_pgsearch("serve", "--host", "0.0.0.0", env=env)
+    assert r.returncode == 1
+    assert "PGSEARCH_ADMIN_KEY" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "d").exists()  # refused before starting anything
+
+
+def test_cli_rejects_short_admin_key_without_echoing_it(tmp_path: Path) -> None:
+    env = {**os.environ, "PGSEARCH_ADMIN_KEY": "tiny-secret"}
+    r = run_pgsearch("db-url", env=env)
+    assert r.returncode == 1
+    assert "at least 16 characters" in r.stderr and "tiny-secret" not in r.stderr
