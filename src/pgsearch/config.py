@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     # Okapi BM25 of keyword search: term-frequency saturation and length normalisation.
     bm25_k1: float = Field(default=1.2, ge=0, le=10)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
+    # Keyword search: always the exact BM25 top k (True), or the top postings' best k when they
+    # cannot certify it (faster on large corpora; see README, Benchmarks).
+    bm25_exact: bool = Field(default=True)
 
 
 @lru_cache

@@ -291,6 +291,19 @@ def test_top_postings_fall_back_to_every_match_when_not_certified(client: TestCl
             assert [s for _, s in found] == pytest.approx([s for _, s in ranking[:k]], rel=1e-9)
 
 
+def test_approximate_keyword_search_skips_the_fallback(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = {f"c{i}": "cat " * (1 + i % 5) for i in range(20)}
+    docs |= {f"g{i}": "dog " * (1 + i % 3) for i in range(20)}
+    docs |= {"both": "cat dog"}
+    post_docs(client, uid, docs)
+    narrow = Bm25Params(per_term=2, rescore=4)
+    exact = run_keyword(uid, "cat dog", k=3, params=narrow)
+    assert exact[0][0] == "both"
+    approximate = run_keyword(uid, "cat dog", k=3, params=replace(narrow, exact=False))
+    assert len(approximate) == 3 and "both" not in {name for name, _ in approximate}
+
+
 def long_documents(count: int, *, chunks: int, word: str) -> list[dict[str, Any]]:
     """Documents of many chunks each; chunk vectors and texts make a few documents dominate."""
     docs = []

@@ -65,12 +65,15 @@ class Bm25Params:
     # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
     per_term: int = 1000
     rescore: int = 200
+    # False: a top k the top postings cannot certify is returned as it is (approximate), instead
+    # of scoring every chunk that holds a query term.
+    exact: bool = True
 
     @classmethod
     def from_settings(cls) -> Bm25Params:
         """k1 and b as configured (`PGSEARCH_BM25_K1`, `PGSEARCH_BM25_B`)."""
         settings = get_settings()
-        return cls(k1=settings.bm25_k1, b=settings.bm25_b)
+        return cls(k1=settings.bm25_k1, b=settings.bm25_b, exact=settings.bm25_exact)
 
     def params(self) -> dict[str, Any]:
         """Values for the bound parameters of the statements here."""

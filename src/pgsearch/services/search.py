@@ -59,7 +59,7 @@ def search(
         vector=vector,
         query=request.query,
         fusion=fusion or FusionParams.from_settings(get_settings()),
-        bm25_params=bm25_params or Bm25Params.from_settings(),
+        bm25_params=(bm25 := bm25_params or Bm25Params.from_settings()),
     )
     params |= compiled.params
     # Almost always one statement. Another only when its result was not final: too few
@@ -72,6 +72,8 @@ def search(
         rows = conn.execute(stmt, params).all()
         if rows and rows[0].complete:
             break
+        if mode == "keyword" and not bm25.exact and len(rows) >= request.k:
+            break  # k documents from the top postings, not certified: approximate by choice
         if not rows and not (mode == "keyword" and not plan.exhaustive):
             break  # nothing matches (keyword: a filter may hide the top postings' chunks)
         if plan.candidates >= MAX_CANDIDATES:
