@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     CTE,
+    Boolean,
     ColumnElement,
     Float,
     Integer,
@@ -26,11 +27,13 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
+    column,
     func,
     literal,
     select,
+    table,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.dialects.postgresql import REGCLASS, REGCONFIG, TSQUERY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
@@ -93,35 +96,44 @@ def search_params(
     return params
 
 
-def statement(mode: SearchMode, where: ColumnElement[bool] | None = None) -> Select[Any]:
-    """The search statement for `mode`, restricted by a compiled metadata filter if given."""
+def statement(
+    mode: SearchMode, where: ColumnElement[bool] | None = None, *, approximate: bool = True
+) -> Select[Any]:
+    """The search statement for `mode`, restricted by a compiled metadata filter if given.
+
+    `approximate` picks the semantic path: the HNSW index, or an exact scan of the user's
+    chunks (see `semantic_candidates`); `approximate_pays` tells which one a user needs.
+    """
     if where is None:
-        return _unfiltered(mode)
-    return _build(mode, where)
+        return _unfiltered(mode, approximate and mode != "keyword")
+    return _build(mode, where, approximate)
 
 
 @functools.cache
-def _unfiltered(mode: SearchMode) -> Select[Any]:
-    return _build(mode, None)
+def _unfiltered(mode: SearchMode, approximate: bool) -> Select[Any]:
+    return _build(mode, None, approximate)
 
 
 # Filters of one shape share a statement: building one costs milliseconds of Python.
 _FILTERED_CACHE_SIZE = 512
-_filtered: OrderedDict[tuple[SearchMode, Hashable], Select[Any]] = OrderedDict()
+_filtered: OrderedDict[tuple[SearchMode, bool, Hashable], Select[Any]] = OrderedDict()
 _filtered_lock = threading.Lock()
 
 
-def filtered_statement(mode: SearchMode, compiled: CompiledFilter) -> Select[Any]:
+def filtered_statement(
+    mode: SearchMode, compiled: CompiledFilter, *, approximate: bool = True
+) -> Select[Any]:
     """The statement for `mode` and a compiled filter; bind `compiled.params` with it."""
+    approximate = approximate and mode != "keyword"
     if compiled.shape is None:
-        return _unfiltered(mode)
-    key = (mode, compiled.shape)
+        return _unfiltered(mode, approximate)
+    key = (mode, approximate, compiled.shape)
     with _filtered_lock:
         stmt = _filtered.get(key)
         if stmt is not None:
             _filtered.move_to_end(key)
             return stmt
-    stmt = _build(mode, compiled.where)
+    stmt = _build(mode, compiled.where, approximate)
     with _filtered_lock:
         _filtered[key] = stmt
         if len(_filtered) > _FILTERED_CACHE_SIZE:
@@ -129,27 +141,72 @@ def filtered_statement(mode: SearchMode, compiled: CompiledFilter) -> Select[Any
     return stmt
 
 
-def _build(mode: SearchMode, where: ColumnElement[bool] | None) -> Select[Any]:
+def _build(mode: SearchMode, where: ColumnElement[bool] | None, approximate: bool) -> Select[Any]:
     if mode == "semantic":
-        return semantic_search(where)
+        return semantic_search(where, approximate=approximate)
     if mode == "keyword":
         return keyword_search(where)
-    return hybrid_search(where)
+    return hybrid_search(where, approximate=approximate)
 
 
-def _restrict(stmt: Select[Any], where: ColumnElement[bool] | None) -> Select[Any]:
+def _restrict(
+    stmt: Select[Any], where: ColumnElement[bool] | None, user: ColumnElement[bool] | None = None
+) -> Select[Any]:
     """Limit chunks to the user (and to documents matching a metadata filter, via a join)."""
-    stmt = stmt.where(Chunk.user_id == USER_ID)
+    stmt = stmt.where(Chunk.user_id == USER_ID if user is None else user)
     if where is not None:
         stmt = stmt.join(Document, Document.id == Chunk.document_id).where(where)
     return stmt
 
 
-def semantic_candidates(where: ColumnElement[bool] | None) -> CTE:
-    """The nearest chunks by cosine distance (served by the HNSW index)."""
+# A user's chunks are searched through the HNSW index when at least this many, and at least
+# sqrt(APPROXIMATE_VISITS x all chunks): a filtered HNSW scan visits about (ef_search +
+# candidates) / share tuples before it has enough of the user's, an exact scan visits the
+# user's n chunks, so the index pays when n >= sqrt((ef_search + candidates) x total).
+APPROXIMATE_MIN_CHUNKS = 1000
+APPROXIMATE_VISITS = 200
+
+_pg_class = table("pg_class", column("oid"), column("reltuples"))
+
+
+def approximate_pays() -> Select[Any]:
+    """Whether the user (`user_id`) has enough chunks for the HNSW path.
+
+    Counts the user's chunks (index only) up to the threshold, never further.
+    """
+    total = (
+        select(func.greatest(_pg_class.c.reltuples, 0))
+        .where(_pg_class.c.oid == cast(literal("chunks"), REGCLASS))
+        .scalar_subquery()
+    )
+    cap = func.greatest(
+        APPROXIMATE_MIN_CHUNKS, cast(func.sqrt(APPROXIMATE_VISITS * total), Integer)
+    )
+    users = select(literal(1).label("one")).where(Chunk.user_id == USER_ID).limit(cap).subquery()
+    return select(func.count() >= cap).select_from(users)
+
+
+def semantic_candidates(where: ColumnElement[bool] | None, *, approximate: bool = True) -> CTE:
+    """The nearest chunks by cosine distance: by the HNSW index, or exact over the user's chunks.
+
+    The planner picks between the two from its estimate of the user's rows, which is wrong
+    whenever statistics lag (a user who just ingested 20k chunks gets an exact scan of them
+    all, or a small user in a large table an HNSW scan that gives up at hnsw.max_scan_tuples
+    with too few rows). So the caller chooses (`approximate_pays`), and each form leaves the
+    planner one way: `int4eq(user_id, ...)`, the function form of `=`, matches no btree and is
+    estimated at a fixed third of the rows, so in any table worth an index the HNSW scan is
+    cheapest; ordering by
+    `distance + 0` matches no HNSW index, so the exact form scans the user's chunks and sorts.
+    """
     distance = Chunk.embedding.cosine_distance(QUERY_VECTOR)
     stmt = select(Chunk.id.label("chunk_id"), Chunk.document_id, distance.label("distance"))
-    stmt = _restrict(stmt, where).order_by(distance).limit(CANDIDATES)
+    if approximate:
+        stmt = _restrict(stmt, where, func.int4eq(Chunk.user_id, USER_ID, type_=Boolean)).order_by(
+            distance
+        )
+    else:
+        stmt = _restrict(stmt, where).order_by(distance + 0)
+    stmt = stmt.limit(CANDIDATES)
     # MATERIALIZED: with iterative index scans the order is only approximately right, so the
     # candidates are collected first and ranked again below.
     return stmt.cte("semantic_candidates").prefix_with("MATERIALIZED")
@@ -217,9 +274,11 @@ def _with_details(ranked: Select[*tuple[Any, ...]]) -> Select[Any]:
     )
 
 
-def semantic_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
+def semantic_search(
+    where: ColumnElement[bool] | None = None, *, approximate: bool = True
+) -> Select[Any]:
     """Nearest documents by their best chunk; score = cosine similarity."""
-    best = _best_per_document(semantic_candidates(where), "semantic")
+    best = _best_per_document(semantic_candidates(where, approximate=approximate), "semantic")
     ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
     return _with_details(ranked)
 
@@ -231,9 +290,11 @@ def keyword_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
     return _with_details(ranked)
 
 
-def hybrid_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
+def hybrid_search(
+    where: ColumnElement[bool] | None = None, *, approximate: bool = True
+) -> Select[Any]:
     """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
-    sem = _best_per_document(semantic_candidates(where), "semantic")
+    sem = _best_per_document(semantic_candidates(where, approximate=approximate), "semantic")
     kw = _best_per_document(keyword_candidates(where), "keyword")
 
     def rrf(rank: ColumnElement[Any], weight: ColumnElement[float]) -> ColumnElement[float]:

@@ -55,6 +55,19 @@ def search(
         query=request.query,
         fusion=fusion or FusionParams.from_settings(get_settings()),
     )
+    # The planner's choice between the HNSW index and an exact scan of the user's chunks
+    # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
+    approximate = mode != "keyword" and bool(
+        conn.scalar(q.approximate_pays(), {"user_id": user_id})
+    )
+    params |= compiled.params
+    rows = conn.execute(q.filtered_statement(mode, compiled, approximate=approximate), params)
+    found = rows.all()
+    if approximate and len(found) < request.k:
+        # The HNSW scan stopped at hnsw.max_scan_tuples (a selective metadata filter): the
+        # exact scan finds every match.
+        exact = q.filtered_statement(mode, compiled, approximate=False)
+        found = conn.execute(exact, params).all()
     # Rows straight from PostgreSQL, typed by the statement: built without validation.
     hits = [
         SearchHit.model_construct(
@@ -65,7 +78,7 @@ def search(
             score=float(r.score),
             metadata=r.metadata,
         )
-        for r in conn.execute(q.filtered_statement(mode, compiled), params | compiled.params)
+        for r in found
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits:
