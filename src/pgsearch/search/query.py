@@ -169,6 +169,7 @@ APPROXIMATE_VISITS = 200
 _pg_class = table("pg_class", column("oid"), column("reltuples"))
 
 
+@functools.cache
 def approximate_pays() -> Select[Any]:
     """Whether the user (`user_id`) has enough chunks for the HNSW path.
 

@@ -41,7 +41,8 @@ def search(
             model = embedder.name
     # Core execution: these rows are not ORM objects, and the ORM layer would only add
     # per-query overhead. Iterative scans, ef_search and custom plans are set on every pooled
-    # connection (db.py), so the search is this one statement. With iterative scans, HNSW keeps
+    # connection (db.py), so the search is one statement (after a bounded count of the user's
+    # chunks that picks its semantic path, below). With iterative scans, HNSW keeps
     # going past ef_search when the candidate list is longer: measured at 50k vectors, k=100
     # gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
