@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, select, text
+from sqlalchemy import ColumnElement, event, select, text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
@@ -281,8 +281,8 @@ def test_search_unknown_user(client: TestClient) -> None:
 
 def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
     """The candidate list (4 k) may be longer than hnsw.ef_search: iterative index scans carry
-    the HNSW search on, so k=100 under ef_search=10 still finds the exact top 100. (At 400 rows
-    the planner would rather scan them all: sorts are made too costly, and the plan checked.)"""
+    the HNSW search on, so k=100 under ef_search=10 still finds the exact top 100. (The service
+    would give a user of 400 chunks an exact scan: the HNSW statement is run directly.)"""
     uid = make_user(client)
     rng = random.Random(11)
     docs = [
@@ -293,7 +293,144 @@ def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
     query = [rng.gauss(0, 1) for _ in range(DIM)]
     with index_plans(**{"hnsw.ef_search": "10"}) as session:
         assert "ix_chunks_embedding_hnsw" in semantic_plan(session, uid=uid, k=100, query=query)
-        found = service_search(session, uid, vector=query, k=100)
+        vector = np.asarray(query, dtype=np.float32)
+        params = query_sql.search_params(user_id=uid, k=100, vector=vector)
+        rows = session.execute(query_sql.statement("semantic", approximate=True), params)
+        found = [row.external_id for row in rows]
     exact = sorted(docs, key=lambda d: -_cos(query, d["chunks"][0]["embedding"]))[:100]
     assert len(found) == len(set(found)) == 100
     assert len(set(found) & {d["external_id"] for d in exact}) >= 95
+
+
+# -- the semantic path: HNSW for big users, exact for small ones ------------------------------
+
+BIG, SMALL_USERS, SMALL = 3000, 30, 12
+
+
+@pytest.fixture
+def many_users(client: TestClient) -> tuple[int, list[int], dict[str, list[float]]]:
+    """One user of 3,000 chunks beside 30 of 12, statistics taken before the big one's ingest."""
+    rng = random.Random(5)
+    vectors: dict[str, list[float]] = {}
+
+    def docs(prefix: str, n: int) -> list[dict[str, Any]]:
+        out = []
+        for i in range(n):
+            vectors[f"{prefix}-{i}"] = [rng.gauss(0, 1) for _ in range(DIM)]
+            meta = {"n": i}
+            out.append(
+                vec_doc("x", vectors[f"{prefix}-{i}"], external_id=f"{prefix}-{i}", metadata=meta)
+            )
+        return out
+
+    small = [make_user(client, f"small {i}") for i in range(SMALL_USERS)]
+    for uid in small:
+        body = {"documents": docs(f"s{uid}", SMALL)}
+        assert client.post(f"/users/{uid}/documents/batch", json=body).status_code == 200
+    with db.get_engine().begin() as conn:
+        conn.exec_driver_sql("ANALYZE chunks")  # before the big user: its statistics lag
+    big = make_user(client, "big")
+    batch = docs("big", BIG)
+    for start in range(0, BIG, 1000):
+        body = {"documents": batch[start : start + 1000]}
+        assert client.post(f"/users/{big}/documents/batch", json=body).status_code == 200
+    return big, small, vectors
+
+
+@contextmanager
+def _scan_budget(session: Any, max_scan_tuples: int) -> Any:
+    """A tight HNSW scan budget, standing in for a table many times larger than the test's."""
+    session.execute(text(f"SET hnsw.max_scan_tuples = {max_scan_tuples}"))
+    session.execute(text("SET hnsw.ef_search = 10"))
+    try:
+        yield
+    finally:
+        session.execute(text("RESET hnsw.max_scan_tuples"))
+        session.execute(text("RESET hnsw.ef_search"))
+
+
+def _plan(conn: Any, stmt: Any, params: dict[str, Any]) -> str:
+    compiled = stmt.compile(dialect=conn.dialect)
+    rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), {**compiled.params, **params})
+    return "\n".join(row[0] for row in rows)
+
+
+def test_semantic_path_by_user_size(
+    many_users: tuple[int, list[int], dict[str, list[float]]],
+) -> None:
+    """The big user goes through the HNSW index although the statistics say it has no rows;
+    a small user gets an exact scan of its own chunks."""
+    big, small, _ = many_users
+    vector = np.ones(DIM, dtype=np.float32)
+    with contextmanager(db.get_read_db)() as session:
+        conn = session.connection()
+        pays = {u: conn.scalar(query_sql.approximate_pays(), {"user_id": u}) for u in (big, *small)}
+        assert pays[big] is True and not any(pays[u] for u in small)
+        params = query_sql.search_params(user_id=big, k=10, vector=vector)
+        # At 3,360 rows a full scan is cheapest; in a table worth an index it is not.
+        session.execute(text("SET enable_seqscan = off"))
+        try:
+            plan = _plan(conn, query_sql.statement("semantic"), params)
+        finally:
+            session.execute(text("RESET enable_seqscan"))
+        assert "ix_chunks_embedding_hnsw" in plan
+        params = query_sql.search_params(user_id=small[0], k=10, vector=vector)
+        exact = _plan(conn, query_sql.statement("semantic", approximate=False), params)
+        assert "ix_chunks_embedding_hnsw" not in exact and "ix_chunks_user_id" in exact
+
+
+def test_small_users_among_many_get_k(
+    many_users: tuple[int, list[int], dict[str, list[float]]],
+) -> None:
+    """Each small user gets its exact top k in one statement, even where an HNSW scan would
+    give up early; the big user's HNSW search still returns k."""
+    big, small, vectors = many_users
+    rng = random.Random(9)
+    searches: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "semantic_candidates" in statement:
+            searches.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", count)
+    try:
+        with contextmanager(db.get_read_db)() as session, _scan_budget(session, 50):
+            for uid in [*small[:10], big]:
+                query = [rng.gauss(0, 1) for _ in range(DIM)]
+                searches.clear()
+                response = search_service.search(
+                    session,
+                    user_id=uid,
+                    request=SearchRequest(vector=query, mode="semantic", k=10),
+                    embedder=get_embedder("minilm"),
+                )
+                found = [hit.external_id for hit in response.results]
+                assert len(found) == 10, f"user {uid}: {len(found)} results"
+                assert len(searches) == 1, f"user {uid}: the first path chosen came back short"
+                if uid != big:
+                    mine = [key for key in vectors if key.startswith(f"s{uid}-")]
+                    exact = sorted(mine, key=lambda key: -_cos(query, vectors[key]))[:10]
+                    assert found == exact
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", count)
+
+
+def test_hnsw_short_of_k_falls_back_to_exact(
+    many_users: tuple[int, list[int], dict[str, list[float]]],
+) -> None:
+    """A filter matching 5 of the big user's 3,000 chunks, one no index serves: the HNSW scan
+    runs out of budget first, the exact scan finds all 5."""
+    big, _, vectors = many_users
+    query = [1.0] * DIM
+    with contextmanager(db.get_read_db)() as session, _scan_budget(session, 50):
+        # As in a table worth an index (at 3,360 rows a full scan and a sort are cheapest).
+        session.execute(text("SET enable_sort = off"))
+        response = search_service.search(
+            session,
+            user_id=big,
+            request=SearchRequest(vector=query, mode="semantic", k=10, filter={"n": {"$lt": 5}}),
+            embedder=get_embedder("minilm"),
+        )
+        session.execute(text("RESET enable_sort"))
+    rare = sorted((f"big-{i}" for i in range(5)), key=lambda key: -_cos(query, vectors[key]))
+    assert [hit.external_id for hit in response.results] == rare

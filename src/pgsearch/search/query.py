@@ -15,7 +15,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,16 +23,22 @@ from numpy.typing import NDArray
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     CTE,
+    Boolean,
     ColumnElement,
     Float,
     Integer,
     ScalarSelect,
     Select,
     bindparam,
+    cast,
+    column,
     func,
+    literal,
     or_,
     select,
+    table,
 )
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
@@ -74,14 +80,16 @@ class Plan:
 
     mode: SearchMode
     candidates: int
+    # Semantic ranking: the HNSW index, or an exact scan of the user's chunks.
+    approximate: bool = True
     # Keyword ranking: every matching chunk scored, instead of the certified top postings.
     exhaustive: bool = False
 
     def wider(self) -> Plan:
         """The next attempt after an incomplete result."""
         if self.mode == "keyword" and not self.exhaustive:
-            return Plan(self.mode, self.candidates, exhaustive=True)
-        return Plan(self.mode, self.candidates * 4, self.exhaustive)
+            return replace(self, exhaustive=True)
+        return replace(self, candidates=self.candidates * 4)
 
 
 def search_params(
@@ -113,38 +121,56 @@ def search_params(
 
 
 def statement(
-    mode: SearchMode, where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
+    mode: SearchMode,
+    where: ColumnElement[bool] | None = None,
+    *,
+    approximate: bool = True,
+    exhaustive: bool = False,
 ) -> Select[Any]:
-    """The search statement for `mode`, restricted by a compiled metadata filter if given."""
+    """The search statement for `mode`, restricted by a compiled metadata filter if given.
+
+    `approximate` picks the semantic path: the HNSW index, or an exact scan of the user's
+    chunks (see `semantic_candidates`); `approximate_pays` tells which one a user needs.
+    `exhaustive` picks the keyword path: every matching chunk scored, instead of the top
+    postings (see search/bm25.py).
+    """
+    approximate = approximate and mode != "keyword"
+    exhaustive = exhaustive and mode == "keyword"
     if where is None:
-        return _unfiltered(mode, exhaustive)
-    return _build(mode, where, exhaustive)
+        return _unfiltered(mode, approximate, exhaustive)
+    return _build(mode, where, approximate, exhaustive)
 
 
 @functools.cache
-def _unfiltered(mode: SearchMode, exhaustive: bool) -> Select[Any]:
-    return _build(mode, None, exhaustive)
+def _unfiltered(mode: SearchMode, approximate: bool, exhaustive: bool) -> Select[Any]:
+    return _build(mode, None, approximate, exhaustive)
 
 
 # Filters of one shape share a statement: building one costs milliseconds of Python.
 _FILTERED_CACHE_SIZE = 512
-_filtered: OrderedDict[tuple[SearchMode, bool, Hashable], Select[Any]] = OrderedDict()
+_filtered: OrderedDict[tuple[SearchMode, bool, bool, Hashable], Select[Any]] = OrderedDict()
 _filtered_lock = threading.Lock()
 
 
 def filtered_statement(
-    mode: SearchMode, compiled: CompiledFilter, *, exhaustive: bool = False
+    mode: SearchMode,
+    compiled: CompiledFilter,
+    *,
+    approximate: bool = True,
+    exhaustive: bool = False,
 ) -> Select[Any]:
     """The statement for `mode` and a compiled filter; bind `compiled.params` with it."""
+    approximate = approximate and mode != "keyword"
+    exhaustive = exhaustive and mode == "keyword"
     if compiled.shape is None:
-        return _unfiltered(mode, exhaustive)
-    key = (mode, exhaustive, compiled.shape)
+        return _unfiltered(mode, approximate, exhaustive)
+    key = (mode, approximate, exhaustive, compiled.shape)
     with _filtered_lock:
         stmt = _filtered.get(key)
         if stmt is not None:
             _filtered.move_to_end(key)
             return stmt
-    stmt = _build(mode, compiled.where, exhaustive)
+    stmt = _build(mode, compiled.where, approximate, exhaustive)
     with _filtered_lock:
         _filtered[key] = stmt
         if len(_filtered) > _FILTERED_CACHE_SIZE:
@@ -152,27 +178,75 @@ def filtered_statement(
     return stmt
 
 
-def _build(mode: SearchMode, where: ColumnElement[bool] | None, exhaustive: bool) -> Select[Any]:
+def _build(
+    mode: SearchMode, where: ColumnElement[bool] | None, approximate: bool, exhaustive: bool
+) -> Select[Any]:
     if mode == "semantic":
-        return semantic_search(where)
+        return semantic_search(where, approximate=approximate)
     if mode == "keyword":
         return keyword_search(where, exhaustive=exhaustive)
-    return hybrid_search(where)
+    return hybrid_search(where, approximate=approximate)
 
 
-def _restrict(stmt: Select[Any], where: ColumnElement[bool] | None) -> Select[Any]:
+def _restrict(
+    stmt: Select[Any], where: ColumnElement[bool] | None, user: ColumnElement[bool] | None = None
+) -> Select[Any]:
     """Limit chunks to the user (and to documents matching a metadata filter, via a join)."""
-    stmt = stmt.where(Chunk.user_id == USER_ID)
+    stmt = stmt.where(Chunk.user_id == USER_ID if user is None else user)
     if where is not None:
         stmt = stmt.join(Document, Document.id == Chunk.document_id).where(where)
     return stmt
 
 
-def semantic_candidates(where: ColumnElement[bool] | None) -> CTE:
-    """The nearest chunks by cosine distance (served by the HNSW index)."""
+# A user's chunks are searched through the HNSW index when at least this many, and at least
+# sqrt(APPROXIMATE_VISITS x all chunks): a filtered HNSW scan visits about (ef_search +
+# candidates) / share tuples before it has enough of the user's, an exact scan visits the
+# user's n chunks, so the index pays when n >= sqrt((ef_search + candidates) x total).
+APPROXIMATE_MIN_CHUNKS = 1000
+APPROXIMATE_VISITS = 200
+
+_pg_class = table("pg_class", column("oid"), column("reltuples"))
+
+
+@functools.cache
+def approximate_pays() -> Select[Any]:
+    """Whether the user (`user_id`) has enough chunks for the HNSW path.
+
+    Counts the user's chunks (index only) up to the threshold, never further.
+    """
+    total = (
+        select(func.greatest(_pg_class.c.reltuples, 0))
+        .where(_pg_class.c.oid == cast(literal("chunks"), REGCLASS))
+        .scalar_subquery()
+    )
+    cap = func.greatest(
+        APPROXIMATE_MIN_CHUNKS, cast(func.sqrt(APPROXIMATE_VISITS * total), Integer)
+    )
+    users = select(literal(1).label("one")).where(Chunk.user_id == USER_ID).limit(cap).subquery()
+    return select(func.count() >= cap).select_from(users)
+
+
+def semantic_candidates(where: ColumnElement[bool] | None, *, approximate: bool = True) -> CTE:
+    """The nearest chunks by cosine distance: by the HNSW index, or exact over the user's chunks.
+
+    The planner picks between the two from its estimate of the user's rows, which is wrong
+    whenever statistics lag (a user who just ingested 20k chunks gets an exact scan of them
+    all, or a small user in a large table an HNSW scan that gives up at hnsw.max_scan_tuples
+    with too few rows). So the caller chooses (`approximate_pays`), and each form leaves the
+    planner one way: `int4eq(user_id, ...)`, the function form of `=`, matches no btree and is
+    estimated at a fixed third of the rows, so in any table worth an index the HNSW scan is
+    cheapest; ordering by
+    `distance + 0` matches no HNSW index, so the exact form scans the user's chunks and sorts.
+    """
     distance = Chunk.embedding.cosine_distance(QUERY_VECTOR)
     stmt = select(Chunk.id.label("chunk_id"), Chunk.document_id, distance.label("distance"))
-    stmt = _restrict(stmt, where).order_by(distance).limit(CANDIDATES)
+    if approximate:
+        stmt = _restrict(stmt, where, func.int4eq(Chunk.user_id, USER_ID, type_=Boolean)).order_by(
+            distance
+        )
+    else:
+        stmt = _restrict(stmt, where).order_by(distance + 0)
+    stmt = stmt.limit(CANDIDATES)
     # MATERIALIZED: with iterative index scans the order is only approximately right, so the
     # candidates are collected first and ranked again below.
     return stmt.cte("semantic_candidates").prefix_with("MATERIALIZED")
@@ -233,9 +307,11 @@ def _with_details(ranked: Select[*tuple[Any, ...]], complete: ColumnElement[bool
     )
 
 
-def semantic_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
+def semantic_search(
+    where: ColumnElement[bool] | None = None, *, approximate: bool = True
+) -> Select[Any]:
     """Nearest documents by their best chunk; score = cosine similarity."""
-    candidates = semantic_candidates(where)
+    candidates = semantic_candidates(where, approximate=approximate)
     best = _best_per_document(candidates, "semantic")
     ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
     return _with_details(ranked, _enough(candidates, best))
@@ -257,9 +333,11 @@ def keyword_search(
     return _with_details(ranked, complete)
 
 
-def hybrid_search(where: ColumnElement[bool] | None = None) -> Select[Any]:
+def hybrid_search(
+    where: ColumnElement[bool] | None = None, *, approximate: bool = True
+) -> Select[Any]:
     """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
-    semantic = semantic_candidates(where)
+    semantic = semantic_candidates(where, approximate=approximate)
     sem = _best_per_document(semantic, "semantic")
     # The keyword side's best ~200 chunks, scored exactly: its top ranks are what RRF weighs.
     kw = _best_per_document(bm25.top_k(where).candidates, "keyword")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
@@ -46,7 +48,8 @@ def search(
             model = embedder.name
     # Core execution: these rows are not ORM objects, and the ORM layer would only add
     # per-query overhead. Iterative scans, ef_search and custom plans are set on every pooled
-    # connection (db.py), so the search is this one statement. With iterative scans, HNSW keeps
+    # connection (db.py), so the search is one statement (after a bounded count of the user's
+    # chunks that picks its semantic path, below). With iterative scans, HNSW keeps
     # going past ef_search when the candidate list is longer: measured at 50k vectors, k=100
     # gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
@@ -61,15 +64,26 @@ def search(
         fusion=fusion or FusionParams.from_settings(get_settings()),
         bm25_params=(bm25 := bm25_params or Bm25Params.from_settings()),
     )
+    # The planner's choice between the HNSW index and an exact scan of the user's chunks
+    # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
+    approximate = mode != "keyword" and bool(
+        conn.scalar(q.approximate_pays(), {"user_id": user_id})
+    )
     params |= compiled.params
-    # Almost always one statement. Another only when its result was not final: too few
+    # Almost always one statement. Another only when its result was not final: an HNSW scan
+    # that stopped short (a selective filter: the exact scan finds every match), too few
     # distinct documents among the candidate chunks (long documents), or a keyword top k that
     # the top postings could not certify exact.
-    plan = q.Plan(mode, params["candidates"])
+    plan = q.Plan(mode, params["candidates"], approximate=approximate)
     while True:
         params["candidates"] = plan.candidates
-        stmt = q.filtered_statement(mode, compiled, exhaustive=plan.exhaustive)
+        stmt = q.filtered_statement(
+            mode, compiled, approximate=plan.approximate, exhaustive=plan.exhaustive
+        )
         rows = conn.execute(stmt, params).all()
+        if plan.approximate and len(rows) < request.k:
+            plan = replace(plan, approximate=False)
+            continue
         if rows and rows[0].complete:
             break
         if mode == "keyword" and not bm25.exact and len(rows) >= request.k:
