@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -33,6 +33,7 @@ from pgvector.psycopg import register_vector
 from pgsearch.config import DatabaseConfig
 from pgsearch.testing import temporary_database, uninterruptible
 
+T = TypeVar("T")
 BENCH_DB_NAME = "pgsearch_bench"
 SERVER_START_TIMEOUT_S = 90.0
 
@@ -47,6 +48,18 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 def exit_cleanly_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so `finally` blocks stop servers and delete temp dirs."""
     signal.signal(signal.SIGTERM, _sigterm)
+
+
+def run_interruptible(run: Callable[[], T]) -> T | None:
+    """Run a benchmark; SIGTERM and Ctrl-C stop it cleanly (None when interrupted)."""
+    exit_cleanly_on_sigterm()
+    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print("interrupted: database stopped and temp files removed", file=sys.stderr)
+        return None
 
 
 # -- the database ------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
 import sys
 import time
@@ -55,9 +54,9 @@ from bench.common import (
     api_server,
     bench_database,
     exact_top_k,
-    exit_cleanly_on_sigterm,
     median_pass,
     recall_at_k,
+    run_interruptible,
     synthetic_dataset,
     time_calls,
 )
@@ -776,13 +775,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the report."""
     args = parse_args(argv)
-    exit_cleanly_on_sigterm()
-    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us cleanly.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        report = run(args)
-    except KeyboardInterrupt:
-        log.print("interrupted: database stopped and temp files removed")
+    report = run_interruptible(lambda: run(args))
+    if report is None:
         return 130
     print_report(report, elapsed=time.monotonic() - _started)
     return 0

@@ -17,7 +17,6 @@ chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,8 +33,8 @@ from bench.common import (
     Dataset,
     bench_database,
     exact_top_k,
-    exit_cleanly_on_sigterm,
     recall_at_k,
+    run_interruptible,
     synthetic_dataset,
 )
 from bench.search import build_indexes, drop_search_indexes, interleaved, service_caller
@@ -368,14 +367,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the report."""
     args = parse_args(argv)
-    exit_cleanly_on_sigterm()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+
+    def run_all() -> bool:
         run(args)
-    except KeyboardInterrupt:
-        log.print("interrupted: database stopped and temp files removed")
-        return 130
-    return 0
+        return True
+
+    return 0 if run_interruptible(run_all) else 130
 
 
 if __name__ == "__main__":

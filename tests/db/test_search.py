@@ -434,3 +434,23 @@ def test_hnsw_short_of_k_falls_back_to_exact(
         session.execute(text("RESET enable_sort"))
     rare = sorted((f"big-{i}" for i in range(5)), key=lambda key: -_cos(query, vectors[key]))
     assert [hit.external_id for hit in response.results] == rare
+
+
+def test_a_users_path_is_counted_once_then_remembered(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = [vec_doc(f"d{i}", unit(i % DIM), external_id=str(i)) for i in range(20)]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", record)
+    try:
+        for _ in range(3):
+            search(client, uid, vector=unit(0), mode="semantic", k=5)
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", record)
+    counts = [s for s in statements if "semantic_candidates" not in s and "count(" in s]
+    assert len(counts) == 1, statements  # the later searches are one statement each
+    assert len([s for s in statements if "semantic_candidates" in s]) == 3

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from pgsearch.config import get_settings
@@ -66,9 +69,7 @@ def search(
     )
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
     # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
-    approximate = mode != "keyword" and bool(
-        conn.scalar(q.approximate_pays(), {"user_id": user_id})
-    )
+    approximate = mode != "keyword" and _user_is_large(conn, user_id)
     params |= compiled.params
     # Almost always one statement. Another only when its result was not final: an HNSW scan
     # that stopped short (a selective filter: the exact scan finds every match), too few
@@ -109,3 +110,32 @@ def search(
     if not hits:
         get_user(session, user_id)
     return SearchResponse(results=hits, mode=mode, model=model)
+
+
+# Whether a user has enough chunks for the HNSW path, remembered for a while: a search then
+# needs no count first. A stale answer costs speed only (an HNSW scan that comes back short is
+# re-run exact), and sizes change slowly.
+_SIZE_TTL_S = 30.0
+_SIZE_CACHE_MAX = 10_000
+_sizes: dict[int, tuple[bool, float]] = {}
+_sizes_lock = threading.Lock()
+
+
+def _user_is_large(conn: Connection, user_id: int) -> bool:
+    now = time.monotonic()
+    with _sizes_lock:
+        known = _sizes.get(user_id)
+    if known is not None and now - known[1] < _SIZE_TTL_S:
+        return known[0]
+    large = bool(conn.scalar(q.approximate_pays(), {"user_id": user_id}))
+    with _sizes_lock:
+        if len(_sizes) >= _SIZE_CACHE_MAX:
+            _sizes.clear()
+        _sizes[user_id] = (large, now)
+    return large
+
+
+def forget_user_sizes() -> None:
+    """Count every user's chunks again at their next search (after bulk changes, in tests)."""
+    with _sizes_lock:
+        _sizes.clear()
