@@ -39,19 +39,12 @@ def run_corpus(name: CorpusName, model: str) -> list[tuple[str, Scores]]:
         for mode in ("semantic", "keyword"):
             rows.append((mode, evaluate(session, uid, corpus.queries, embedder, mode=mode)))
         configured = FusionParams.from_settings(Settings())
-        default = (configured.semantic_weight, configured.keyword_weight, configured.rrf_k)
-        sweep = [(1.0, 1.0, 60), (1.0, 0.5, 60), (1.0, 0.5, 5), (1.0, 0.3, 5), (1.0, 0.3, 1)]
-        for sw, kw, rrf_k in [*(s for s in sweep if s != default), default]:
-            scores = evaluate(
-                session,
-                uid,
-                corpus.queries,
-                embedder,
-                mode="hybrid",
-                fusion=FusionParams(semantic_weight=sw, keyword_weight=kw, rrf_k=rrf_k),
-            )
-            label = f"hybrid {sw:g}:{kw:g} k={rrf_k}"
-            rows.append((label + (" (default)" if (sw, kw, rrf_k) == default else ""), scores))
+        # Fixed shares (alpha_max = alpha_min) beside the adaptive default.
+        sweep = [FusionParams(alpha_max=a, alpha_min=a) for a in (0.9, 0.75, 0.5)]
+        for fusion in [*(f for f in sweep if f != configured), configured]:
+            scores = evaluate(session, uid, corpus.queries, embedder, mode="hybrid", fusion=fusion)
+            label = f"hybrid α {fusion.alpha_max:g}→{fusion.alpha_min:g}"
+            rows.append((label + (" (default)" if fusion == configured else ""), scores))
     print(f"{'mode':<30} {'R@1':>6} {'R@5':>6} {'MRR@10':>7}")
     for label, s in rows:
         print(f"{label:<30} {s.r1:6.3f} {s.r5:6.3f} {s.mrr10:7.3f}")

@@ -129,12 +129,10 @@ class Settings(BaseSettings):
         return self.admin_key is not None
 
     hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
-    # Reciprocal-rank-fusion weights of hybrid search (measured: see README, "Search quality").
-    # A small RRF constant and a lighter keyword weight: keyword ranking is much weaker than the
-    # built-in model on real text, and plain RRF (k=60, 1:1) lowered recall@5 from 0.87 to 0.80.
-    hybrid_semantic_weight: float = Field(default=1.0, ge=0)
-    hybrid_keyword_weight: float = Field(default=0.2, ge=0)
-    hybrid_rrf_k: int = Field(default=5, ge=1, le=1000)
+    # Hybrid fusion's semantic share α, between these as the best keyword match stands out
+    # (search/params.py). No fixed weighting held on both evaluation corpora (README, "Fusion").
+    hybrid_alpha_max: float = Field(default=0.9, ge=0, le=1)
+    hybrid_alpha_min: float = Field(default=0.2, ge=0, le=1)
     # Okapi BM25 of keyword search: term-frequency saturation and length normalisation.
     bm25_k1: float = Field(default=1.2, ge=0, le=10)
     bm25_b: float = Field(default=0.75, ge=0, le=1)

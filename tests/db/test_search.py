@@ -454,3 +454,40 @@ def test_a_users_path_is_counted_once_then_remembered(client: TestClient) -> Non
     counts = [s for s in statements if "semantic_candidates" not in s and "count(" in s]
     assert len(counts) == 1, statements  # the later searches are one statement each
     assert len([s for s in statements if "semantic_candidates" in s]) == 3
+
+
+def test_hybrid_score_is_the_adaptive_fusion_of_both_rankings(client: TestClient) -> None:
+    """Hybrid scores recomputed here from the semantic and keyword results (k covers all)."""
+    uid = make_user(client)
+    words = ["postgres", "search", "vector", "index", "query", "table"]
+    docs = [
+        vec_doc(
+            " ".join(words[j % len(words)] for j in range(i, i + 2 + i % 3)),
+            mix({i % 7: 1.0, (i + 1) % 7: 0.3 * i}),
+            external_id=f"d{i}",
+        )
+        for i in range(12)
+    ]
+    # One document matches the query's words far better than the rest: the fusion leans on BM25.
+    docs.append(vec_doc("postgres vector " * 3, unit(9), external_id="d12"))
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    body = {"query": "postgres vector", "vector": mix({0: 1.0, 2: 0.5}), "k": 50}
+    sem = {h["external_id"]: h["score"] for h in search(client, uid, **body, mode="semantic")}
+    kw = {h["external_id"]: h["score"] for h in search(client, uid, **body, mode="keyword")}
+    hybrid = search(client, uid, **body, mode="hybrid")
+    assert len(kw) >= 2 and len(sem) == 13
+
+    def min_max(scores: dict[str | None, float]) -> dict[str | None, float]:
+        low, high = min(scores.values()), max(scores.values())
+        return {d: (s - low) / (high - low) if high > low else 1.0 for d, s in scores.items()}
+
+    best, second = sorted(kw.values(), reverse=True)[:2]
+    alpha = 0.9 - 0.7 * (best - second) / best
+    assert alpha < 0.75  # the case where keywords weigh most
+    s, b = min_max(sem), min_max(kw)
+    expected = {d: alpha * s.get(d, 0.0) + (1 - alpha) * b.get(d, 0.0) for d in sem | kw}
+    # Ties go to the older document (lower id: d0 was stored first).
+    order = sorted(expected, key=lambda d: (-round(expected[d], 9), int(str(d)[1:])))
+    assert [h["external_id"] for h in hybrid] == order
+    for hit in hybrid:
+        assert hit["score"] == pytest.approx(expected[hit["external_id"]], abs=1e-6)

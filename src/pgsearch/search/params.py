@@ -9,17 +9,15 @@ from pgsearch.config import Settings
 
 @dataclass(frozen=True, slots=True)
 class FusionParams:
-    """Hybrid search: score = Σ weight / (rrf_k + rank) over the semantic and keyword rankings."""
+    """Hybrid search: score = α·s' + (1 − α)·b', the semantic and BM25 scores min-max
+    normalised over each ranking's best documents, with α = alpha_max − (alpha_max −
+    alpha_min)·gap, where gap = (b₁ − b₂) / b₁ from the two best BM25 scores: a query whose best
+    keyword match stands out leans on keywords, any other on the model (bench/fusion.py)."""
 
-    semantic_weight: float
-    keyword_weight: float
-    rrf_k: int
+    alpha_max: float
+    alpha_min: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FusionParams:
         """The configured fusion (`PGSEARCH_HYBRID_*`)."""
-        return cls(
-            semantic_weight=settings.hybrid_semantic_weight,
-            keyword_weight=settings.hybrid_keyword_weight,
-            rrf_k=settings.hybrid_rrf_k,
-        )
+        return cls(alpha_max=settings.hybrid_alpha_max, alpha_min=settings.hybrid_alpha_min)

@@ -1,4 +1,4 @@
-"""Search statements: semantic (pgvector HNSW), keyword (BM25) and hybrid (RRF), each one SQL.
+"""Search statements: semantic (HNSW or exact), keyword (BM25), hybrid (adaptive fusion).
 
 Every statement returns one row per document (its best chunk), best first, with the columns
 `document_id, external_id, chunk_index, text, score, metadata, complete`. `complete` is false
@@ -64,9 +64,11 @@ class BinaryVector(Vector):
 
 
 QUERY_VECTOR = bindparam("query_vector", type_=BinaryVector())
-SEMANTIC_WEIGHT = bindparam("semantic_weight", type_=Float)
-KEYWORD_WEIGHT = bindparam("keyword_weight", type_=Float)
-RRF_CONSTANT = bindparam("rrf_k", type_=Integer)
+ALPHA_MAX = bindparam("alpha_max", type_=Float)
+ALPHA_MIN = bindparam("alpha_min", type_=Float)
+# Documents of each ranking that hybrid fusion normalises over (at least k). bench/fusion.py:
+# the default held at or above the better single mode at depths 20, 40, 60 and 100.
+FUSION_DEPTH = 40
 
 
 def candidate_count(k: int) -> int:
@@ -112,11 +114,7 @@ def search_params(
         **(bm25_params or Bm25Params()).params(),
     }
     if fusion is not None:
-        params |= {
-            "semantic_weight": fusion.semantic_weight,
-            "keyword_weight": fusion.keyword_weight,
-            "rrf_k": fusion.rrf_k,
-        }
+        params |= {"alpha_max": fusion.alpha_max, "alpha_min": fusion.alpha_min}
     return params
 
 
@@ -333,28 +331,45 @@ def keyword_search(
     return _with_details(ranked, complete)
 
 
+def _min_max(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`value` scaled to [0, 1] over its ranking (1 where the ranking's values are all equal)."""
+    low, high = func.min(value).over(), func.max(value).over()
+    return coalesce((value - low) / func.nullif(high - low, 0.0), 1.0)
+
+
 def hybrid_search(
     where: ColumnElement[bool] | None = None, *, approximate: bool = True
 ) -> Select[Any]:
-    """Weighted reciprocal rank fusion of the semantic and keyword document rankings."""
+    """Adaptive convex fusion of the semantic and BM25 document rankings (FusionParams)."""
     semantic = semantic_candidates(where, approximate=approximate)
     sem = _best_per_document(semantic, "semantic")
-    # The keyword side's best ~200 chunks, scored exactly: its top ranks are what RRF weighs.
+    # The keyword side's best ~200 chunks, scored exactly.
     kw = _best_per_document(bm25.top_k(where).candidates, "keyword")
-
-    def rrf(rank: ColumnElement[Any], weight: ColumnElement[float]) -> ColumnElement[float]:
-        # A document missing from one ranking gets nothing from it.
-        return coalesce(weight / (RRF_CONSTANT + rank), 0.0)
-
+    depth = func.greatest(K, FUSION_DEPTH)
+    sem_n = (
+        select(sem.c.chunk_id, sem.c.document_id, _min_max(1 - sem.c.distance).label("s"))
+        .where(sem.c.doc_rank <= depth)
+        .cte("semantic_normalised")
+    )
+    kw_n = (
+        select(kw.c.chunk_id, kw.c.document_id, kw.c.rank, kw.c.doc_rank)
+        .add_columns(_min_max(kw.c.rank).label("b"))
+        .where(kw.c.doc_rank <= depth)
+        .cte("keyword_normalised")
+    )
+    best = select(func.max(kw_n.c.rank)).scalar_subquery()
+    second = select(func.max(kw_n.c.rank)).where(kw_n.c.doc_rank == 2).scalar_subquery()
+    gap = coalesce((best - coalesce(second, 0.0)) / func.nullif(best, 0.0), 0.0)
+    alpha = ALPHA_MAX - (ALPHA_MAX - ALPHA_MIN) * gap
+    # A document missing from one ranking gets nothing from it.
+    score = alpha * coalesce(sem_n.c.s, 0.0) + (1 - alpha) * coalesce(kw_n.c.b, 0.0)
     fused = (
         select(
-            coalesce(sem.c.chunk_id, kw.c.chunk_id).label("chunk_id"),
-            coalesce(sem.c.document_id, kw.c.document_id).label("document_id"),
-            (rrf(sem.c.doc_rank, SEMANTIC_WEIGHT) + rrf(kw.c.doc_rank, KEYWORD_WEIGHT)).label(
-                "score"
-            ),
+            coalesce(sem_n.c.chunk_id, kw_n.c.chunk_id).label("chunk_id"),
+            coalesce(sem_n.c.document_id, kw_n.c.document_id).label("document_id"),
+            score.label("score"),
         )
-        .select_from(sem)
-        .join(kw, sem.c.document_id == kw.c.document_id, full=True)
+        .select_from(sem_n)
+        .join(kw_n, sem_n.c.document_id == kw_n.c.document_id, full=True)
     )
     return _with_details(fused, or_(_count(sem) >= K, _count(semantic) < CANDIDATES))
