@@ -112,3 +112,17 @@ def test_vector_dimension_follows_the_first_recorded_model(fresh_engine: Engine)
         typmod = conn.scalar(text(_TYPMOD))
     assert typmod == get_embedder("wordllama").dim
     assert _vector_index_exists(fresh_engine)
+
+
+def test_vectors_stay_in_the_row(fresh_engine: Engine) -> None:
+    db.init_database(engine=fresh_engine, echo=lambda _: None)
+    with fresh_engine.connect() as conn:
+        storage = conn.scalar(
+            text(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
+                " AND attname = 'embedding'"
+            )
+        )
+        options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'chunks'"))
+    assert storage == "m"  # MAIN: inline unless the row cannot fit a page
+    assert "autovacuum_analyze_scale_factor=0.02" in options
