@@ -5,13 +5,18 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from fastapi.testclient import TestClient
+from psycopg import sql
 
+from pgsearch.config import DatabaseConfig
 from tests.filter_cases import FILTER_CORPUS
 
 DIM = 384  # the built-in model's dimension, which the test database is created with
@@ -101,3 +106,30 @@ def stop_serve(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     return out
+
+
+def run_concurrently(work: Callable[[int], None], count: int) -> list[BaseException]:
+    """Run `work(0)` … `work(count - 1)` in threads at once; what they raised."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
+    """`config` pointed at a new, empty database `name` on the same embedded server."""
+    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return config.model_copy(update={"DB_NAME": name})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from psycopg import connect, sql
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from pgsearch import db
@@ -27,7 +25,7 @@ from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
 from pgsearch.services.startup import prepare_database
-from tests.helpers import make_user, unit, vec_doc
+from tests.helpers import make_user, new_database, run_concurrently, unit, vec_doc
 
 # Words that are their own English lexemes (no stemming, no stop words), so the expected
 # scores can be worked out from the words themselves.
@@ -210,32 +208,23 @@ def test_statistics_equal_a_recount_after_every_write(client: TestClient) -> Non
 def test_concurrent_writers_of_one_user_keep_statistics_exact(client: TestClient) -> None:
     uid = make_user(client)
     embedder = get_embedder("minilm")
-    errors: list[BaseException] = []
 
     def writer(w: int) -> None:
-        try:
-            for batch in range(4):
-                docs = [
-                    DocumentCreate(
-                        text=f"shared words cat dog {w} {batch} {i} " + "fish " * i,
-                        external_id=f"{(w + batch + i) % 10}",  # writers replace each other's
-                        chunks=[{"text": f"cat dog {w} {i} " + "owl " * i, "embedding": unit(i)}],
-                    )
-                    for i in range(6)
-                ]
-                with db.get_sessionmaker().begin() as session:
-                    store_documents(
-                        session, user_id=uid, docs=docs, embedder=embedder, dim=embedder.dim
-                    )
-        except BaseException as exc:
-            errors.append(exc)
+        for batch in range(4):
+            docs = [
+                DocumentCreate(
+                    text=f"shared words cat dog {w} {batch} {i} " + "fish " * i,
+                    external_id=f"{(w + batch + i) % 10}",  # writers replace each other's
+                    chunks=[{"text": f"cat dog {w} {i} " + "owl " * i, "embedding": unit(i)}],
+                )
+                for i in range(6)
+            ]
+            with db.get_sessionmaker().begin() as session:
+                store_documents(
+                    session, user_id=uid, docs=docs, embedder=embedder, dim=embedder.dim
+                )
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_concurrently(writer, 4) == []
     assert_statistics_exact()
 
 
@@ -357,12 +346,7 @@ def test_k_documents_from_long_documents_with_and_without_filter(
 @pytest.fixture
 def database_at_0003(pg_config: DatabaseConfig) -> Iterator[Engine]:
     """A new database migrated to revision 0003, holding two users' documents."""
-    name = "bm25_backfill"
-    conninfo = f"host={pg_config.socket_dir} user=postgres dbname=postgres"
-    with connect(conninfo, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    engine = create_engine(pg_config.model_copy(update={"DB_NAME": name}).sync_db_url())
+    engine = create_engine(new_database(pg_config, "bm25_backfill").sync_db_url())
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))

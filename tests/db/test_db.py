@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from psycopg import connect, sql
 from sqlalchemy import Integer, String, create_engine, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -11,6 +10,7 @@ from pgsearch import db
 from pgsearch.config import DatabaseConfig
 from pgsearch.migrations import current_revision
 from pgsearch.models import User
+from tests.helpers import new_database
 
 
 def _head() -> str:
@@ -45,16 +45,8 @@ def test_init_database_is_idempotent(
         assert conn.scalar(text("SELECT count(*) FROM pg_extension WHERE extname='vector'")) == 1
 
 
-def _fresh_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
-    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
-    with connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return config.model_copy(update={"DB_NAME": name})
-
-
 def test_adopts_textbook_create_all_database(pg_config: DatabaseConfig) -> None:
-    cfg = _fresh_database(pg_config, "textbook")
+    cfg = new_database(pg_config, "textbook")
 
     class TextbookBase(DeclarativeBase):
         pass

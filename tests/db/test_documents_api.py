@@ -15,7 +15,7 @@ from pgsearch.embedding import get_embedder
 from pgsearch.models import Chunk, Document
 from pgsearch.schemas import DocumentCreate
 from pgsearch.services.documents import store_documents
-from tests.helpers import DIM, make_user, unit, vec_doc
+from tests.helpers import DIM, make_user, run_concurrently, unit, vec_doc
 
 
 def counts() -> tuple[int, int]:
@@ -258,32 +258,23 @@ def test_delete_by_filter_needs_a_filter(client: TestClient) -> None:
 def test_concurrent_writers_same_external_id(pg_config: DatabaseConfig, client: TestClient) -> None:
     uid = client.post("/users", json={"name": "racer"}).json()["id"]
     embedder = get_embedder("minilm")
-    errors: list[BaseException] = []
     barrier = threading.Barrier(6)
 
     def writer(w: int) -> None:
-        try:
-            barrier.wait()
-            for i in range(8):
-                n = 1 + (w + i) % 3  # different texts → different chunk counts
-                doc = DocumentCreate(
-                    text=f"writer {w} version {i}",
-                    external_id="shared",
-                    chunks=[
-                        {"text": f"w{w} v{i} c{j}", "embedding": unit(w, j + 10)} for j in range(n)
-                    ],
-                )
-                with db.get_sessionmaker().begin() as session:
-                    store_documents(session, user_id=uid, docs=[doc], embedder=embedder, dim=DIM)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        barrier.wait()
+        for i in range(8):
+            n = 1 + (w + i) % 3  # different texts → different chunk counts
+            doc = DocumentCreate(
+                text=f"writer {w} version {i}",
+                external_id="shared",
+                chunks=[
+                    {"text": f"w{w} v{i} c{j}", "embedding": unit(w, j + 10)} for j in range(n)
+                ],
+            )
+            with db.get_sessionmaker().begin() as session:
+                store_documents(session, user_id=uid, docs=[doc], embedder=embedder, dim=DIM)
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_concurrently(writer, 6) == []
     with db.get_sessionmaker()() as s:
         docs = s.scalars(select(Document).where(Document.external_id == "shared")).all()
         assert len(docs) == 1

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from alembic import command
-from psycopg import connect, sql
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ from pgsearch.schemas import DocumentCreate, SearchRequest
 from pgsearch.services.documents import store_documents
 from pgsearch.services.index import check_model
 from pgsearch.services.search import search
-from tests.helpers import DIM, unit
+from tests.helpers import DIM, new_database, unit
 
 _TYPMOD = (
     "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
@@ -30,12 +29,7 @@ _TYPMOD = (
 @pytest.fixture
 def fresh_engine(pg_config: DatabaseConfig) -> Iterator[Engine]:
     """An engine on a new, empty database of the session's server."""
-    name = "migrations_roundtrip"
-    conninfo = f"host={pg_config.socket_dir} user=postgres dbname=postgres"
-    with connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    engine = db.create_db_engine(pg_config.model_copy(update={"DB_NAME": name}))
+    engine = db.create_db_engine(new_database(pg_config, "migrations_roundtrip"))
     yield engine
     engine.dispose()
 
