@@ -48,7 +48,7 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
     )
     event.listen(engine, "connect", _register_vector)
     event.listen(engine, "checkin", _mark_idle)
-    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
+    event.listen(engine, "checkout", functools.partial(_on_checkout, engine.dialect))
     return engine
 
 
@@ -62,9 +62,11 @@ def _mark_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(
+def _on_checkout(
     dialect: Dialect, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
 ) -> None:
+    if not record.info.get("vector_registered"):
+        _register_vector(dbapi_connection, record)  # made before the extension existed
     idle_since = record.info.get("idle_since")
     if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
         return
@@ -76,17 +78,18 @@ def _ping_if_idle(
         raise DisconnectionError("connection failed its ping")
 
 
-def _register_vector(dbapi_connection: Any, _record: Any) -> None:
+def _register_vector(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     """pgvector's types on every new connection: numpy vectors bind in binary, vectors load as
     numpy arrays, whoever uses the session (service, CLI, bench, tests).
 
-    Before `init_database()` has created the extension there is nothing to register;
-    `init_database()` then empties the pool so that every later connection registers.
+    A connection made before the extension existed (this process or another one creates it at
+    start) has nothing to register yet; it tries again at each checkout until it succeeds.
     """
     try:
         register_vector(dbapi_connection)
     except psycopg.ProgrammingError:
-        pass  # no `vector` type yet
+        return  # no `vector` type yet
+    record.info["vector_registered"] = True
 
 
 def _session_options(config: DatabaseConfig) -> str:
@@ -215,8 +218,6 @@ def init_database(
         raise DatabaseInitError(
             f"could not enable the pgvector extension: {short_error(exc)}"
         ) from exc
-    if not existed:
-        eng.dispose()  # pooled connections were made before the type existed (_register_vector)
     say("✓ pgvector extension enabled")
     try:
         with eng.begin() as conn:

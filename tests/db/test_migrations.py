@@ -106,6 +106,14 @@ def test_vector_dimension_follows_the_first_recorded_model(fresh_engine: Engine)
         typmod = conn.scalar(text(_TYPMOD))
     assert typmod == get_embedder("wordllama").dim
     assert _vector_index_exists(fresh_engine)
+    with fresh_engine.connect() as conn:
+        storage = conn.scalar(
+            text(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
+                " AND attname = 'embedding'"
+            )
+        )
+    assert storage == "m"  # a new type resets storage; the vector must stay in the row
 
 
 def test_vectors_stay_in_the_row(fresh_engine: Engine) -> None:

@@ -436,6 +436,25 @@ def test_hnsw_short_of_k_falls_back_to_exact(
     assert [hit.external_id for hit in response.results] == rare
 
 
+def test_hybrid_rescans_exactly_when_its_hnsw_side_stops_short(
+    many_users: tuple[int, list[int], dict[str, list[float]]],
+) -> None:
+    """20 of the big user's chunks match the filter: BM25 finds all 20 (every chunk says "x"),
+    the HNSW scan runs out of budget first. The semantic side must still rank all 20."""
+    big, _, vectors = many_users
+    query = [1.0] * DIM
+    request = SearchRequest(query="x", vector=query, mode="hybrid", k=10, filter={"n": {"$lt": 20}})
+    with contextmanager(db.get_read_db)() as session, _scan_budget(session, 50):
+        session.execute(text("SET enable_sort = off"))
+        response = search_service.search(
+            session, user_id=big, request=request, embedder=get_embedder("minilm")
+        )
+        session.execute(text("RESET enable_sort"))
+    # Equal BM25 scores: gap 0, so the order is the semantic one.
+    matching = sorted((f"big-{i}" for i in range(20)), key=lambda key: -_cos(query, vectors[key]))
+    assert [hit.external_id for hit in response.results] == matching[:10]
+
+
 def test_a_users_path_is_counted_once_then_remembered(client: TestClient) -> None:
     uid = make_user(client)
     docs = [vec_doc(f"d{i}", unit(i % DIM), external_id=str(i)) for i in range(20)]

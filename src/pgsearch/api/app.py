@@ -12,6 +12,7 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import SQLAlchemyError
 
 from pgsearch import __version__, db
 from pgsearch.api.deps import reject_unknown_query_params
@@ -21,7 +22,7 @@ from pgsearch.api.routes import documents, health, keys, search, users
 from pgsearch.config import get_settings
 from pgsearch.embedded import database_running
 from pgsearch.embedding import get_embedder
-from pgsearch.errors import EmbeddedPostgresError, PgsearchError
+from pgsearch.errors import EmbeddedPostgresError, Unavailable
 from pgsearch.schemas import ErrorResponse, UnprocessableResponse
 from pgsearch.services.startup import prepare_database
 
@@ -52,12 +53,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         with ExitStack() as stack:
             stack.callback(db.dispose)
+            stack.enter_context(database_running(db.get_config()))
             try:
-                stack.enter_context(database_running(db.get_config()))
                 prepare_database(embedder=embedder, say=logger.info)
-            except PgsearchError as exc:
+            except (Unavailable, SQLAlchemyError) as exc:
                 # Serve anyway: /health reports the problem and requests get 503 until fixed.
-                logger.error("database not ready: %s", exc.message)
+                # Anything else (another model's vectors) stops the start.
+                logger.error("database not ready: %s", exc)
             # Load the model now (off the event loop), not in the first user's request.
             await asyncio.to_thread(embedder.embed, ["warm-up"])
             yield

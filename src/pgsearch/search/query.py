@@ -1,10 +1,11 @@
 """Search statements: semantic (HNSW or exact), keyword (BM25), hybrid (adaptive fusion).
 
 Every statement returns one row per document (its best chunk), best first, with the columns
-`document_id, external_id, chunk_index, text, score, metadata, complete`. `complete` is false
-when the statement may have missed documents: too few distinct documents among its candidate
-chunks while more chunks match, or a keyword top k it could not certify as exact; the service
-then runs a wider statement (`Plan`). Values are bound parameters
+`document_id, external_id, chunk_index, text, score, metadata, complete, short`. `complete` is
+false when the statement may have missed documents: too few distinct documents among its
+candidate chunks while more chunks match, or a keyword top k it could not certify as exact; the
+service then runs a wider statement (`Plan`). `short` is true when an HNSW scan returned fewer
+chunks than asked (the service then scans exactly). Values are bound parameters
 (`search_params()`), so a statement without a metadata filter is built once and reused: building
 it costs more Python time than PostgreSQL needs to run it.
 """
@@ -32,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    false,
     func,
     literal,
     or_,
@@ -285,7 +287,17 @@ def _enough(candidates: CTE, best: CTE) -> ColumnElement[bool]:
     return or_(_count(best) >= K, _count(candidates) < CANDIDATES)
 
 
-def _with_details(ranked: Select[*tuple[Any, ...]], complete: ColumnElement[bool]) -> Select[Any]:
+def _short(candidates: CTE, approximate: bool) -> ColumnElement[bool]:
+    """An HNSW scan returned fewer chunks than asked: it may have stopped at
+    hnsw.max_scan_tuples before reaching the matches (a selective filter); an exact scan won't."""
+    return _count(candidates) < CANDIDATES if approximate else false()
+
+
+def _with_details(
+    ranked: Select[*tuple[Any, ...]],
+    complete: ColumnElement[bool],
+    short: ColumnElement[bool] | None = None,
+) -> Select[Any]:
     """Join chunk text and document fields onto (chunk_id, document_id, score) rows."""
     r = ranked.subquery("ranked")
     return (
@@ -297,6 +309,7 @@ def _with_details(ranked: Select[*tuple[Any, ...]], complete: ColumnElement[bool
             r.c.score,
             Document.meta.label("metadata"),
             complete.label("complete"),
+            (short if short is not None else false()).label("short"),
         )
         .join(Chunk, Chunk.id == r.c.chunk_id)
         .join(Document, Document.id == r.c.document_id)
@@ -312,7 +325,7 @@ def semantic_search(
     candidates = semantic_candidates(where, approximate=approximate)
     best = _best_per_document(candidates, "semantic")
     ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
-    return _with_details(ranked, _enough(candidates, best))
+    return _with_details(ranked, _enough(candidates, best), _short(candidates, approximate))
 
 
 def keyword_search(
@@ -372,4 +385,6 @@ def hybrid_search(
         .select_from(sem_n)
         .join(kw_n, sem_n.c.document_id == kw_n.c.document_id, full=True)
     )
-    return _with_details(fused, or_(_count(sem) >= K, _count(semantic) < CANDIDATES))
+    # The keyword side may fill k rows while the semantic side stopped short: `short` says so.
+    complete = or_(_count(sem) >= K, _count(semantic) < CANDIDATES)
+    return _with_details(fused, complete, _short(semantic, approximate))

@@ -56,7 +56,13 @@ def _set_dimension(session: Session, dim: int) -> None:
     """Give the vector column the model's dimension and build the HNSW index (HNSW_INDEX)."""
     if _column_dimension(session) != dim:
         # First record: no vectors are stored yet (they need a recorded model).
-        session.execute(text(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)})"))
+        # A new type resets the column's storage to the type's (out of line): keep it in the row.
+        session.execute(
+            text(
+                f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)}),"
+                " ALTER COLUMN embedding SET STORAGE MAIN"
+            )
+        )
     _build_index(session)
 
 
@@ -86,7 +92,8 @@ def reembed(
         session.execute(
             text(
                 f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(embedder.dim)}) "
-                "USING NULL, ALTER COLUMN embedding DROP NOT NULL"
+                "USING NULL, ALTER COLUMN embedding DROP NOT NULL,"
+                " ALTER COLUMN embedding SET STORAGE MAIN"
             )
         )
     done = 0

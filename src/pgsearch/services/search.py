@@ -51,10 +51,10 @@ def search(
             model = embedder.name
     # Core execution: these rows are not ORM objects, and the ORM layer would only add
     # per-query overhead. Iterative scans, ef_search and custom plans are set on every pooled
-    # connection (db.py), so the search is one statement (after a bounded count of the user's
-    # chunks that picks its semantic path, below). With iterative scans, HNSW keeps
-    # going past ef_search when the candidate list is longer: measured at 50k vectors, k=100
-    # gives the same recall as raising ef_search to the candidate count.
+    # connection (db.py), so the search is one statement (plus, once per user and 30 s, a
+    # bounded count of the user's chunks that picks its semantic path). With iterative scans,
+    # HNSW keeps going past ef_search when the candidate list is longer: measured at 50k
+    # vectors, k=100 gives the same recall as raising ef_search to the candidate count.
     conn = session.connection()
     mode: SearchMode = request.mode
     if mode == "hybrid" and request.query is None:
@@ -82,7 +82,7 @@ def search(
             mode, compiled, approximate=plan.approximate, exhaustive=plan.exhaustive
         )
         rows = conn.execute(stmt, params).all()
-        if plan.approximate and len(rows) < request.k:
+        if plan.approximate and (len(rows) < request.k or rows[0].short):
             plan = replace(plan, approximate=False)
             continue
         if rows and rows[0].complete:

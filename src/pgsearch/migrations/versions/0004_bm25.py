@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-01
 
 Static on purpose: the stored impacts are made with the default k1 and b here; the service
-re-computes a user's impacts when the configured ones differ (services/bm25.py).
+re-computes a user's impacts when the configured ones differ (search/bm25.py).
 """
 
 from collections.abc import Sequence
