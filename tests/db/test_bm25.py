@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
@@ -21,7 +21,7 @@ from pgsearch.embedding import get_embedder
 from pgsearch.migrations import alembic_config
 from pgsearch.schemas import DocumentCreate, SearchRequest
 from pgsearch.search import query as query_sql
-from pgsearch.search.bm25 import Bm25Params
+from pgsearch.search.bm25 import FUSION_PER_TERM, FUSION_RESCORE, Bm25Params
 from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
 from pgsearch.services.startup import prepare_database
@@ -439,3 +439,27 @@ def test_long_queries_within_the_limit_work(client: TestClient) -> None:
     long_query = " ".join(["cat", "owl"] * 400 + [f"w{i}" for i in range(300)])[:2_000]
     found = keyword(client, uid, long_query)
     assert_scores(found, okapi(words(CORPUS), ["cat", "owl"]))
+
+
+def test_hybrid_reads_fewer_postings_than_keyword(client: TestClient) -> None:
+    """Fusion needs BM25's best documents only: hybrid uses the smaller top-postings sizes."""
+    uid = make_user(client)
+    docs = [vec_doc(f"owls and cats {i}", unit(i), external_id=str(i)) for i in range(5)]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
+    sizes: list[tuple[int, int]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if isinstance(params, dict) and "bm25_per_term" in params:
+            sizes.append((params["bm25_per_term"], params["bm25_rescore"]))
+
+    event.listen(db.get_engine(), "before_cursor_execute", record)
+    try:
+        for mode in ("keyword", "hybrid"):
+            body = {"query": "owls", "vector": unit(0), "mode": mode}
+            assert client.post(f"/users/{uid}/search", json=body).status_code == 200
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", record)
+    defaults = Bm25Params()
+    assert sizes[0] == (defaults.per_term, defaults.rescore)
+    assert sizes[-1] == (FUSION_PER_TERM, FUSION_RESCORE)
+    assert FUSION_PER_TERM < defaults.per_term and FUSION_RESCORE < defaults.rescore

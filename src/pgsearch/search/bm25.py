@@ -15,7 +15,7 @@ not re-scored, the top k is exact. Otherwise the service runs the exhaustive for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -56,6 +56,11 @@ RESCORE = bindparam("bm25_rescore", type_=Integer)
 P = bm25_postings.c
 
 
+# Hybrid search's BM25 sizes (bench/keyword.py, bench/quality.py).
+FUSION_PER_TERM = 300
+FUSION_RESCORE = 100
+
+
 @dataclass(frozen=True)
 class Bm25Params:
     """BM25's parameters and the sizes of the top-k search."""
@@ -68,6 +73,15 @@ class Bm25Params:
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
     exact: bool = True
+
+    def for_fusion(self) -> Bm25Params:
+        """Smaller sizes for hybrid search, whose fusion reads only BM25's best documents
+        (query.FUSION_DEPTH), never certified: the top postings' best are what it needs."""
+        return replace(
+            self,
+            per_term=min(self.per_term, FUSION_PER_TERM),
+            rescore=min(self.rescore, FUSION_RESCORE),
+        )
 
     @classmethod
     def from_settings(cls) -> Bm25Params:

@@ -59,13 +59,14 @@ def search(
     mode: SearchMode = request.mode
     if mode == "hybrid" and request.query is None:
         mode = "semantic"  # a vector only: nothing to match keywords with
+    bm25 = bm25_params or Bm25Params.from_settings()
     params = q.search_params(
         user_id=user_id,
         k=request.k,
         vector=vector,
         query=request.query,
         fusion=fusion or FusionParams.from_settings(get_settings()),
-        bm25_params=(bm25 := bm25_params or Bm25Params.from_settings()),
+        bm25_params=bm25.for_fusion() if mode == "hybrid" else bm25,
     )
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
     # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
