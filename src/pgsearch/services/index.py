@@ -56,14 +56,21 @@ def _set_dimension(session: Session, dim: int) -> None:
     """Give the vector column the model's dimension and build the HNSW index (HNSW_INDEX)."""
     if _column_dimension(session) != dim:
         # First record: no vectors are stored yet (they need a recorded model).
-        # A new type resets the column's storage to the type's (out of line): keep it in the row.
-        session.execute(
-            text(
-                f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)}),"
-                " ALTER COLUMN embedding SET STORAGE MAIN"
-            )
-        )
+        _retype_vectors(session, dim, discard=False)
     _build_index(session)
+
+
+def _retype_vectors(session: Session, dim: int, *, discard: bool) -> None:
+    """Make the vector column `vector(dim)`; `discard`: existing vectors become NULL (another
+    model's cannot be cast)."""
+    discarding = " USING NULL, ALTER COLUMN embedding DROP NOT NULL" if discard else ""
+    # A new type resets the column's storage to the type's (out of line): keep it in the row.
+    session.execute(
+        text(
+            f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(dim)}){discarding},"
+            " ALTER COLUMN embedding SET STORAGE MAIN"
+        )
+    )
 
 
 def _build_index(session: Session) -> None:
@@ -89,13 +96,7 @@ def reembed(
     # Built once after the bulk update: far faster than maintaining it row by row.
     HNSW_INDEX.drop(session.connection(), checkfirst=True)
     if _column_dimension(session) != embedder.dim:
-        session.execute(
-            text(
-                f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(embedder.dim)}) "
-                "USING NULL, ALTER COLUMN embedding DROP NOT NULL,"
-                " ALTER COLUMN embedding SET STORAGE MAIN"
-            )
-        )
+        _retype_vectors(session, embedder.dim, discard=True)
     done = 0
     last_id = 0
     while True:
