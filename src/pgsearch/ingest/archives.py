@@ -21,7 +21,8 @@ MAX_ZIP_RATIO = 100
 # Below this many unpacked bytes the ratio is not checked (tiny files of blanks pack very well).
 ZIP_RATIO_FLOOR = 1024 * 1024
 
-GZIP_MAGIC = b"\x1f\x8b"
+# Password-protected Office files (and legacy .doc) are OLE compound files, not zips.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def size_label(n: int) -> str:
@@ -56,6 +57,8 @@ def check_zip(data: bytes, *, max_bytes: int) -> None:
     zipfile never unpacks more than a member's declared size, so checking the declared sizes
     bounds what a reader can unpack.
     """
+    if data.startswith(OLE_MAGIC):
+        raise ReadError("encrypted (password-protected) Office file or legacy format, not a zip")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()

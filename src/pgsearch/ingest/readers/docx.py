@@ -21,8 +21,6 @@ from pgsearch.ingest.readers.base import (
     whole_file,
 )
 
-# Office files encrypted with a password (and legacy .doc) are OLE compound files, not zips.
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TITLE_STYLES = frozenset({"Title", "Heading 1"})
 
 
@@ -32,8 +30,6 @@ class DocxReader:
 
     def read(self, data: bytes, *, source: str) -> list[ParsedDocument]:
         """The body text as one document, titled by the core properties or a Title paragraph."""
-        if data.startswith(_OLE_MAGIC):
-            raise ReadError("not a DOCX file: encrypted (password-protected) or a legacy .doc")
         try:
             document = docx.Document(io.BytesIO(data))
             blocks = list(_blocks(document.iter_inner_content()))
