@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pypdf import PasswordType, PdfReader
+from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from pgsearch.ingest.readers.base import (
@@ -29,16 +29,16 @@ class PdfFileReader:
     def read(self, data: bytes, *, source: str) -> list[ParsedDocument]:
         """Pages joined by blank lines, as one document."""
         try:
+            # An encrypted PDF is opened with the empty password when it has one (many are
+            # encrypted only to restrict editing); else reading a page raises.
             pdf = PdfReader(io.BytesIO(data), strict=False)
-            if pdf.is_encrypted:
-                _decrypt(pdf)
             pages = [page.extract_text() or "" for page in pdf.pages]
             info = pdf.metadata
             raw_title: Any = info.title if info is not None else None
-        except ReadError:
-            raise
         except FileNotDecryptedError as e:
             raise ReadError("encrypted PDF: a password is needed to read it") from e
+        except DependencyError as e:
+            raise ReadError(f"encrypted PDF: cannot decrypt ({_first_line(e)})") from e
         except Exception as e:
             # pypdf raises many kinds of errors (and some of Python's own) on damaged files.
             raise ReadError(f"cannot read PDF: {_first_line(e)}") from e
@@ -50,16 +50,6 @@ class PdfFileReader:
         docs = whole_file(text, source=source, fmt="pdf", title=title or first_line_title(text))
         docs[0].metadata["pages"] = len(pages)
         return docs
-
-
-def _decrypt(pdf: PdfReader) -> None:
-    # Many PDFs are encrypted with an empty user password (only editing is restricted).
-    try:
-        result = pdf.decrypt("")
-    except DependencyError as e:
-        raise ReadError(f"encrypted PDF: cannot decrypt ({_first_line(e)})") from e
-    if result == PasswordType.NOT_DECRYPTED:
-        raise ReadError("encrypted PDF: a password is needed to read it")
 
 
 def _first_line(e: Exception) -> str:
