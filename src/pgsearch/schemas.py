@@ -241,11 +241,23 @@ class DeleteResult(BaseModel):
 
 
 class DeleteByFilter(BaseModel):
-    """Body of delete-by-filter: documents whose metadata match `filter` are deleted."""
+    """Body of `POST .../documents/delete`: the documents whose metadata match `filter`, or
+    those with these `external_ids`, are deleted (give one of the two)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    filter: dict[str, Any] = Field(min_length=1, examples=[{"source": "old-crawl"}])
+    filter: dict[str, Any] | None = Field(
+        default=None, min_length=1, examples=[{"source": "old-crawl"}]
+    )
+    external_ids: list[ExternalId] | None = Field(
+        default=None, min_length=1, max_length=MAX_BATCH_DOCUMENTS, examples=[["docs/intro.md"]]
+    )
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> DeleteByFilter:
+        if (self.filter is None) == (self.external_ids is None):
+            raise ValueError("give either `filter` or `external_ids`")
+        return self
 
 
 # -- search -----------------------------------------------------------------------------------
@@ -379,3 +391,94 @@ def parse_upload_metadata(raw: str | None) -> dict[str, Any]:
 def _no_constant(name: str) -> Any:
     # Python's json accepts NaN/Infinity; PostgreSQL jsonb does not.
     raise ValueError(f"{name} is not valid JSON")
+
+
+# -- documents by external id -----------------------------------------------------------------
+
+
+class ExternalIdLookup(BaseModel):
+    """Body of `POST .../documents/lookup`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
+
+
+class DocumentDetails(BaseModel):
+    """Documents with their text, in the order asked; ids that match nothing are left out."""
+
+    documents: list[DocumentDetail]
+
+
+# -- embeddings (OpenAI-compatible) -----------------------------------------------------------
+
+MAX_EMBEDDING_INPUTS = MAX_BATCH_DOCUMENTS
+# About OpenAI's 8,191-token input limit in characters; the model reads only its first tokens.
+MAX_EMBEDDING_INPUT_CHARS = 32_000
+
+EmbeddingInput = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_EMBEDDING_INPUT_CHARS),
+    AfterValidator(lambda v: _storable(v, "input")),
+]
+
+
+class EmbeddingRequest(BaseModel):
+    """Body of `POST /v1/embeddings`, as OpenAI's embeddings API takes it (texts only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: EmbeddingInput | list[EmbeddingInput] = Field(
+        description=f"A text, or up to {MAX_EMBEDDING_INPUTS:,} texts",
+        examples=[["PostgreSQL is a database.", "pgvector adds vectors"]],
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The server's built-in model (its name, or the `PGSEARCH_EMBEDDING_MODEL` "
+        "value); omitted = that model",
+        examples=["minilm"],
+    )
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float", description="`base64`: little-endian float32 bytes, base64-encoded"
+    )
+    dimensions: int | None = Field(
+        default=None, ge=1, description="Must be the model's dimension if given"
+    )
+    user: str | None = Field(default=None, max_length=256, description="Accepted and ignored")
+
+    @field_validator("input")
+    @classmethod
+    def _input_count(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not 1 <= len(v) <= MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"input must hold 1 to {MAX_EMBEDDING_INPUTS:,} texts, not {len(v)}")
+        return v
+
+    @property
+    def texts(self) -> list[str]:
+        """The input as a list."""
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class EmbeddingData(BaseModel):
+    """One input's vector."""
+
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class EmbeddingUsage(BaseModel):
+    """Input size; pgsearch counts whitespace-separated words, not the model's tokens."""
+
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    """Body of a `POST /v1/embeddings` answer: one vector per input, in input order."""
+
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str = Field(examples=["all-MiniLM-L6-v2-int8"])
+    usage: EmbeddingUsage
