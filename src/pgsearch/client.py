@@ -22,10 +22,10 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Generic, Literal, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from pgsearch.schemas import (
     MAX_BATCH_DOCUMENTS,
@@ -43,6 +43,9 @@ from pgsearch.schemas import (
     Health,
     SearchMode,
     SearchResponse,
+    UploadedDocument,
+    UploadError,
+    UploadResult,
     UserRead,
 )
 
@@ -62,7 +65,7 @@ __all__ = [
     "UnprocessableEntity",
     "UploadError",
     "UploadResult",
-    "UploadedFile",
+    "UploadedDocument",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -167,32 +170,6 @@ def _raise_for_status(response: httpx.Response) -> None:
         detail = response.text or response.reason_phrase
     cls = _BY_STATUS.get(response.status_code, PgsearchHTTPError)
     raise cls(response.status_code, detail, response=response)
-
-
-# -- upload answers (the contract of `POST /users/{id}/files`) --------------------------------
-
-
-class UploadedFile(BaseModel):
-    """A file stored as a document."""
-
-    filename: str
-    id: int
-    chunks: int
-    status: Literal["created", "replaced", "unchanged"]
-
-
-class UploadError(BaseModel):
-    """A file that was not stored, and why."""
-
-    filename: str
-    error: str
-
-
-class UploadResult(BaseModel):
-    """What an upload did, file by file."""
-
-    documents: list[UploadedFile]
-    errors: list[UploadError]
 
 
 FileSpec = str | os.PathLike[str] | tuple[str, bytes | IO[bytes]]
