@@ -19,9 +19,11 @@ from pgsearch.search.bm25 import analyze
 # before marking, so a client can trust every marker to be one.
 START = "\ue000"
 STOP = "\ue001"
+# Up to 3 excerpts of 15–35 words around the matches; ShortWord=0 keeps short words ("Bob",
+# "A") at an excerpt's edges, which the default drops.
 OPTIONS = (
     f'StartSel="{START}", StopSel="{STOP}", MaxWords=35, MinWords=15, MaxFragments=3, '
-    'FragmentDelimiter=" … "'
+    'ShortWord=0, FragmentDelimiter=" … "'
 )
 
 
