@@ -117,8 +117,9 @@ def browser(pytestconfig: pytest.Config) -> Iterator[webdriver.Chrome]:
     finally:
         driver.quit()
         reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-        for path in SCREENSHOTS if reporter is not None else ():
-            reporter.write_line(f"search page screenshot: {path}")
+        if reporter is not None:
+            for path in SCREENSHOTS:
+                reporter.write_line(f"search page screenshot: {path}")
 
 
 @pytest.fixture(autouse=True)
@@ -131,7 +132,7 @@ def no_script_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     # HTTP errors the page shows on purpose (401, 422) are logged as failed loads: not errors.
     errors = [
         e["message"]
-        for e in driver.get_log("browser")
+        for e in driver.get_log("browser")  # type: ignore[no-untyped-call]  # untyped upstream
         if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]
     ]
     assert errors == []
