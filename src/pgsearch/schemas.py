@@ -348,6 +348,50 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="Send as `Authorization: Bearer <key>`", examples=["pgs_…"])
 
 
+# -- file uploads -------------------------------------------------------------------------------
+
+
+class UploadedDocument(BaseModel):
+    """A document stored from an uploaded file (a JSON or JSON Lines file may hold several)."""
+
+    filename: str
+    id: int
+    chunks: int
+    status: Literal["created", "replaced", "unchanged"]
+
+
+class UploadError(BaseModel):
+    """An uploaded file that was not stored, and why."""
+
+    filename: str
+    error: str = Field(examples=["encrypted PDF: a password is needed to read it"])
+
+
+class UploadResult(BaseModel):
+    """What an upload stored; bad files are in `errors` and did not stop the others."""
+
+    documents: list[UploadedDocument]
+    errors: list[UploadError]
+
+
+def parse_upload_metadata(raw: str | None) -> dict[str, Any]:
+    """The `metadata` form field of an upload: a JSON object; ValueError says what is wrong."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except ValueError as e:
+        raise ValueError(f"metadata is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise ValueError('metadata must be a JSON object, e.g. {"team": "docs"}')
+    return _check_metadata(value)
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN/Infinity; PostgreSQL jsonb does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 # -- who is calling -------------------------------------------------------------------------
 
 
