@@ -22,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.fixture_files import make_pdf
 from tests.helpers import start_serve, stop_serve, wait_healthy
 from tests.pgserver import free_port
 
@@ -380,3 +381,110 @@ def test_without_auth_no_key_is_asked_for(browser: WebDriver, open_server: str) 
     (item,) = answer.json()["detail"]
     expected = f"422: {'.'.join(map(str, item['loc']))}: {item['msg']}"
     assert shown_text(browser, "user-error") == expected
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+
+def report(driver: WebDriver, total: int) -> list[str]:
+    """The upload's per-file lines, once the page says it is done."""
+    wait_for(
+        driver,
+        lambda d: (
+            f"of {total} file" in d.find_element(By.ID, "upload-status").text
+            and "stored" in d.find_element(By.ID, "upload-status").text
+        ),
+        "the upload to finish",
+    )
+    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#upload-report li")]
+
+
+def test_upload_a_folder_of_pdfs(browser: WebDriver, server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "zephyr.pdf").write_bytes(make_pdf(["Zephyrology studies the west wind."]))
+    locked = make_pdf(["secret"], password="pw")
+    (folder / "locked.pdf").write_bytes(locked)
+    # What the server says about the locked one (nothing is stored for it).
+    answer = httpx.post(
+        f"{server.url}/users/{server.alice}/files",
+        files={"files": ("papers/locked.pdf", locked)},
+        headers=server.admin,
+    )
+    (error,) = answer.json()["errors"]
+
+    admin_page(browser, server, server.alice)
+    browser.find_element(By.ID, "upload-metadata").send_keys('{"project": "weather"}')
+    browser.find_element(By.ID, "folder").send_keys(str(folder))
+    lines = report(browser, 2)
+    assert sorted(lines) == sorted(
+        ["papers/zephyr.pdf created, 1 chunk", f"papers/locked.pdf {error['error']}"]
+    )
+    assert shown_text(browser, "upload-status") == "1 of 2 files stored"
+    screenshot(browser, "upload")
+
+    run_search(browser, "zephyrology", mode="keyword")
+    (hit,) = results(browser)
+    assert hit.find_element(By.CSS_SELECTOR, ".open").text == "papers/zephyr.pdf"
+    assert [m.text for m in hit.find_elements(By.TAG_NAME, "mark")] == ["Zephyrology"]
+    meta = hit.find_element(By.CSS_SELECTOR, "dl.meta").text.split()
+    assert meta[meta.index("project") + 1] == "weather"
+    assert meta[meta.index("source") + 1] == "papers/zephyr.pdf"
+
+
+def drop(driver: WebDriver, paths: list[Path]) -> None:
+    """Drop files on the drop zone as a person would (the files come from disk)."""
+    source = driver.execute_script(
+        "const i = document.createElement('input'); i.type = 'file'; i.multiple = true;"
+        "document.body.append(i); return i;"
+    )
+    source.send_keys("\n".join(map(str, paths)))
+    driver.execute_script(
+        "const [source] = arguments; const data = new DataTransfer();"
+        "for (const file of source.files) data.items.add(file);"
+        "const zone = document.getElementById('drop');"
+        "for (const type of ['dragenter', 'dragover', 'drop']) {"
+        "  zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true,"
+        "                                          dataTransfer: data}));"
+        "}"
+        "source.remove();",
+        source,
+    )
+
+
+def test_upload_by_drag_and_drop(browser: WebDriver, server: Server, tmp_path: Path) -> None:
+    note = tmp_path / "quokka.md"
+    note.write_text("# Quokkas\n\nQuokkas smile at the tourists of Rottnest Island.\n")
+    admin_page(browser, server, server.alice)
+    drop(browser, [note])
+    assert report(browser, 1) == ["quokka.md created, 1 chunk"]
+    run_search(browser, "quokka", mode="keyword")
+    (hit,) = results(browser)
+    assert hit.find_element(By.CSS_SELECTOR, ".open").text == "quokka.md"
+    # The same file again: the server says it is unchanged.
+    drop(browser, [note])
+    wait_for(browser, lambda d: "unchanged" in d.find_element(By.ID, "upload-report").text, "2nd")
+    assert report(browser, 1) == ["quokka.md unchanged, 1 chunk"]
+
+
+def test_upload_errors_are_shown_as_the_server_says(
+    browser: WebDriver, server: Server, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("a note")
+    admin_page(browser, server, server.alice)
+    field = browser.find_element(By.ID, "upload-metadata")
+    field.send_keys("[1, 2]")  # JSON, but not an object: the server refuses the request
+    browser.find_element(By.ID, "files").send_keys(str(note))
+    answer = httpx.post(
+        f"{server.url}/users/{server.alice}/files",
+        files={"files": ("note.txt", b"a note")},
+        data={"metadata": "[1, 2]"},
+        headers=server.admin,
+    )
+    assert answer.status_code == 422
+    assert report(browser, 1) == [f"note.txt 422: {answer.json()['detail']}"]
+    field.clear()
+    field.send_keys("{oops")
+    browser.find_element(By.ID, "files").send_keys(str(note))
+    assert shown_text(browser, "upload-error").startswith("the metadata is not valid JSON")

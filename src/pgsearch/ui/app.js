@@ -252,7 +252,7 @@ async function upload(files) {
     if (metadata) form.append("metadata", metadata);
     try {
       const answer = await call(`users/${state.userId}/files`, { method: "POST", body: form });
-      for (const d of answer.documents) reportLine(d.filename, `${d.status}, ${d.chunks} chunks`, true);
+      for (const d of answer.documents) reportLine(d.filename, `${d.status}, ${d.chunks} chunk${d.chunks === 1 ? "" : "s"}`, true);
       for (const e of answer.errors) reportLine(e.filename, e.error, false);
     } catch (err) {
       for (const file of batch) reportLine(file.webkitRelativePath || file.name, message(err), false);
