@@ -117,7 +117,8 @@ def test_highlight_excerpts_long_chunks(client: TestClient) -> None:
     uid = make_user(client)
     text = " ".join(["filler"] * 300 + ["needle"] + ["filler"] * 300)
     client.post(f"/users/{uid}/documents", json=vec_doc(text, unit(0)))
-    (hit,) = search(client, uid, query="needle", mode="keyword", highlight=True)
+    # The excerpt is around the word the chunk holds, though it lacks the query's other word.
+    (hit,) = search(client, uid, query="needle cake", mode="keyword", highlight=True)
     highlight = str(hit["highlight"])
     assert f"{START}needle{STOP}" in highlight and len(highlight) < 400
 
@@ -142,3 +143,11 @@ def test_the_page_is_served_with_its_policy(client: TestClient) -> None:
 def test_the_page_needs_no_key_but_the_api_does(secured: TestClient) -> None:
     assert secured.get("/ui/").status_code == 200
     assert secured.get("/me").status_code == 401
+
+
+def test_highlight_marks_any_of_the_words(client: TestClient, corpus: int) -> None:
+    # Keyword search matches any query word, so the excerpt marks whichever a chunk holds.
+    hits = search(client, corpus, query="cake databases", mode="keyword", highlight=True)
+    by_id = {h["external_id"]: str(h["highlight"]) for h in hits}
+    assert f"{START}cake{STOP}" in by_id["cake"]
+    assert f"{START}database{STOP}" in by_id["pg"]
