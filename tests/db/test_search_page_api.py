@@ -126,6 +126,8 @@ def test_highlight_excerpts_long_chunks(client: TestClient) -> None:
 def test_the_page_is_served_with_its_policy(client: TestClient) -> None:
     root = client.get("/", follow_redirects=False)
     assert root.status_code == 307 and root.headers["location"] == "ui/"
+    assert client.get("/?from=bookmark", follow_redirects=False).status_code == 307
+    assert client.get("/ui", follow_redirects=False).headers["location"].endswith("/ui/")
     page = client.get("/ui/")
     assert page.status_code == 200 and "<title>pgsearch</title>" in page.text
     csp = page.headers["content-security-policy"]

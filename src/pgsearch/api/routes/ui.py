@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
-from starlette.responses import Response
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 # The page's own files only: no inline script or style, no other origin, no framing. Its
@@ -20,11 +20,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-router = APIRouter(include_in_schema=False)
 
-
-@router.get("/")
-async def root() -> RedirectResponse:
+async def root(request: Request) -> RedirectResponse:
     """The search page."""
     return RedirectResponse("ui/")
 
@@ -40,5 +37,7 @@ class _Pages(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """Serve the search page at `/ui/` (its files hold no data: the API checks every call)."""
-    app.include_router(router)
+    # A plain route, like the /docs pages: not an API operation (no OpenAPI entry, and none of
+    # the API's dependencies, which look the operation up there).
+    app.add_route("/", root, include_in_schema=False)
     app.mount("/ui", _Pages(packages=[("pgsearch", "ui")], html=True), name="ui")
