@@ -14,7 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -142,7 +146,9 @@ def no_script_errors(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
     try:
-        return WebDriverWait(driver, 30).until(condition)
+        # The page replaces elements as answers come in: a stale one means "not yet".
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        return WebDriverWait(driver, 30, ignored_exceptions=ignored).until(condition)
     except TimeoutException:
         shot = screenshot(driver, "timeout")
         raise AssertionError(f"timed out waiting for {what} (screenshot: {shot})") from None
@@ -488,3 +494,15 @@ def test_upload_errors_are_shown_as_the_server_says(
     field.send_keys("{oops")
     browser.find_element(By.ID, "files").send_keys(str(note))
     assert shown_text(browser, "upload-error").startswith("the metadata is not valid JSON")
+
+
+def test_a_key_revoked_while_signed_in_signs_out(browser: WebDriver, server: Server) -> None:
+    with httpx.Client(base_url=server.url, headers=server.admin) as api:
+        issued = api.post(f"/users/{server.alice}/keys", json={"name": "short-lived"}).json()
+        open_page(browser, server.url, key=issued["key"])
+        assert shown_text(browser, "who") == f"signed in as user {server.alice}"
+        api.delete(f"/users/{server.alice}/keys/{issued['id']}").raise_for_status()
+    run_search(browser, "database")
+    assert shown_text(browser, "sign-in-error") == "401: invalid or revoked API key"
+    assert visible(browser, "app") is None
+    assert browser.execute_script("return sessionStorage.getItem('pgsearch.key')") is None

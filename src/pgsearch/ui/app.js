@@ -17,6 +17,17 @@ function message(err) {
   return err instanceof ApiError ? err.message : String(err);
 }
 
+// An API error shown in `node`; a 401 (the key was revoked meanwhile) signs out instead, with
+// the server's message on the sign-in form.
+function failed(node, err) {
+  if (err.status === 401 && state.me?.auth) {
+    signOut();
+    showMessage($("sign-in-error"), message(err));
+  } else {
+    showMessage(node, message(err));
+  }
+}
+
 // -- who is calling ------------------------------------------------------------------------
 
 async function start() {
@@ -91,7 +102,7 @@ async function loadUsers(selected) {
   try {
     users = await call("users?limit=1000");
   } catch (err) {
-    return showMessage($("user-error"), message(err));
+    return failed($("user-error"), err);
   }
   showMessage($("user-error"), "");
   const select = $("user");
@@ -119,7 +130,7 @@ async function createUser(event) {
     $("new-user").value = "";
     await loadUsers(user.id);
   } catch (err) {
-    showMessage($("user-error"), message(err));
+    failed($("user-error"), err);
   }
 }
 
@@ -157,7 +168,7 @@ async function search(event) {
   } catch (err) {
     $("search-status").textContent = "";
     $("results").replaceChildren();
-    return showMessage(error, message(err));
+    return failed(error, err);
   }
   const count = response.results.length;
   $("search-status").textContent =
@@ -200,7 +211,8 @@ async function openDocument(documentId) {
     });
     $("doc-text").textContent = doc.text;
   } catch (err) {
-    showMessage($("doc-error"), message(err));
+    if (err.status === 401) $("doc").close();
+    failed($("doc-error"), err);
   }
 }
 
@@ -256,6 +268,7 @@ async function upload(files) {
       for (const e of answer.errors) reportLine(e.filename, e.error, false);
     } catch (err) {
       for (const file of batch) reportLine(file.webkitRelativePath || file.name, message(err), false);
+      if (err.status === 401) return failed(error, err);
     }
     done += batch.length;
   }
