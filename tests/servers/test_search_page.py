@@ -367,7 +367,8 @@ def test_without_auth_no_key_is_asked_for(browser: WebDriver, open_server: str) 
     assert shown_text(browser, "who").startswith("no API keys on this server")
     assert visible(browser, "sign-in") is None and visible(browser, "sign-out") is None
     # A fresh server has no users: the page makes one.
-    assert Select(browser.find_element(By.ID, "user")).options[0].text.startswith("no users")
+    none = ["no users yet: create one"]
+    wait_for(browser, lambda d: options(d) == none, "the empty user list (GET /users)")
     run_search(browser, "anything")
     assert shown_text(browser, "search-error") == "create or pick a user first"
     browser.find_element(By.ID, "new-user").send_keys("carol")
