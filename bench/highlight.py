@@ -1,7 +1,7 @@
 """What `highlight: true` costs a search: with and without it, through the service layer.
 
-Run:  uv run python -m bench.highlight           (10k chunks of man pages, 3 passes)
-      uv run python -m bench.highlight --quick   (3k chunks, 2 passes)
+Run:  uv run --group bench python -m bench.highlight           (10k chunks of man pages, 3 passes)
+      uv run --group bench python -m bench.highlight --quick   (3k chunks, 2 passes)
 
 The corpus and queries are bench.keyword's (man pages in ~800-character chunks, wordllama
 vectors, the pages' NAME lines as queries; query vectors computed beforehand). Each query runs
