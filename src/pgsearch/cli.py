@@ -296,7 +296,8 @@ def ingest(
     max_file_bytes: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Largest file, as stored and unpacked [default: PGSEARCH_MAX_FILE_BYTES]"
+            min=1,
+            help="Largest file, as stored and unpacked (default: PGSEARCH_MAX_FILE_BYTES, 50 MB)",
         ),
     ] = None,
     verbose: Annotated[

@@ -68,7 +68,7 @@ def test_upload_several_files_one_bad(client: TestClient) -> None:
             ".markdown, .md, .ndjson, .pdf, .rst, .txt, their .gz, and text files without a "
             "known suffix)",
         },
-        {"filename": "blob", "error": "binary file (not UTF-8 text), and no reader for its name"},
+        {"filename": "blob", "error": "binary file (NUL bytes), and no reader for its name"},
     ]
     docs = stored(client, uid)
     assert set(docs) == {"report.pdf", "notes.docx", "README", "changelog.Debian.gz"}

@@ -113,5 +113,5 @@ def test_ingest_named_files_and_size_limit(
     )
     assert r.returncode == 1
     assert "1 document inserted" in r.stdout and "2 files failed" in r.stdout
-    assert "bashbug: binary file (not UTF-8 text)" in r.stderr
+    assert "bashbug: binary file (NUL bytes)" in r.stderr
     assert "big.txt: file is 4.9 KB, larger than the 4 KB limit" in r.stderr

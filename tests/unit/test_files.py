@@ -51,6 +51,7 @@ def test_iter_files_walks_folders_sorted_and_skips_hidden(tmp_path: Path) -> Non
         write(tmp_path / name, "x")
     write(tmp_path / "logo.png", "x")
     write(tmp_path / "sub/blob", b"\x00\x01")
+    write(tmp_path / "sub/latin1", "Café".encode("latin-1"))
     skipped: list[tuple[str, str]] = []
     found = [
         p.relative_to(tmp_path).as_posix()
@@ -62,7 +63,11 @@ def test_iter_files_walks_folders_sorted_and_skips_hidden(tmp_path: Path) -> Non
         "README", "a.txt", "b.md", "c.pdf", "notes.jsonl", "sub/a.JSON", "sub/z.html",
         "sub/deeper/x.rst",
     ]  # fmt: skip
-    assert skipped == [("logo.png", "unsupported .png"), ("sub/blob", "binary")]
+    assert skipped == [
+        ("logo.png", "unsupported .png"),
+        ("sub/blob", "binary"),
+        ("sub/latin1", "not UTF-8"),
+    ]
 
 
 def test_iter_files_yields_named_files_as_given(tmp_path: Path) -> None:

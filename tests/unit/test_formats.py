@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pgsearch.ingest.files import FileParseError, file_kind, parse_bytes, parse_file
+from pgsearch.ingest.files import SNIFF_BYTES, FileParseError, file_kind, parse_bytes, parse_file
 from tests.fixture_files import gz, make_docx, make_pdf, make_zip_bomb
 
 MB = 1024 * 1024
@@ -118,7 +118,7 @@ def test_gzip_of_any_format() -> None:
     # Extensionless inside: recognised by content once unpacked.
     for name in ("changelog.Debian.gz", "README.gz"):
         assert parse(gz("Version 1.2\n\nFixes."), name)[0]["format"] == "txt"
-    assert error(gz(b"\x7fELF\x00\x01"), "tool.gz").startswith("binary file")
+    assert error(gz(b"\x7fELF\x00\x01"), "tool.gz").startswith("binary file (NUL bytes)")
 
 
 def test_gzip_errors_and_bomb() -> None:
@@ -152,11 +152,15 @@ def test_text_without_known_suffix(name: str) -> None:
     }
 
 
-@pytest.mark.parametrize("content", [b"\x7fELF\x02\x01\x01\x00\x00", b"\xff\xfe\xfd binary"])
-def test_binary_without_known_suffix(content: bytes) -> None:
-    assert error(content, "README.bin2") == (
-        "binary file (not UTF-8 text), and no reader for its name"
-    )
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00\x00", "binary file (NUL bytes)"),
+        ("Café".encode("latin-1"), "not UTF-8 text"),
+    ],
+)
+def test_not_text_without_known_suffix(content: bytes, reason: str) -> None:
+    assert error(content, "README.bin2") == f"{reason}, and no reader for its name"
 
 
 def test_known_unsupported_types_are_not_sniffed() -> None:
@@ -187,3 +191,8 @@ def test_huge_file_refused_by_size_before_reading(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert info.value.reason == "file is 2 GB, larger than the 50 MB limit"
     assert peak < MB  # refused by stat(), not after reading up to the limit
+
+
+def test_sniffing_allows_a_character_cut_at_the_sniff_boundary() -> None:
+    text = "a" * (SNIFF_BYTES - 1) + "é and more"
+    assert parse(text.encode(), "NOTES")[0]["text"] == text

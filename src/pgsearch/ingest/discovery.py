@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pgsearch.ingest.files import (
-    BINARY_REASON,
+    NOT_TEXT_REASONS,
     FileParseError,
     file_kind,
     sniff_file,
@@ -19,13 +19,12 @@ SkipHandler = Callable[[Path, str], None]
 
 
 def skip_reason(path: Path) -> str | None:
-    """None if the file is for a reader, else a short label of why not (reads at most 8 KB)."""
+    """None if the file is for a reader, else a short label of why not: "unsupported .png",
+    "binary" or "not UTF-8" (reads at most 8 KB)."""
     kind = file_kind(path.name)
     if kind.unsupported is not None:
         return f"unsupported {kind.unsupported}"
-    if kind.reader is None and not sniff_file(path):
-        return "binary"
-    return None
+    return sniff_file(path) if kind.reader is None else None
 
 
 def iter_files(paths: Iterable[Path], *, on_skip: SkipHandler | None = None) -> Iterator[Path]:
@@ -38,8 +37,9 @@ def iter_files(paths: Iterable[Path], *, on_skip: SkipHandler | None = None) -> 
             kind = file_kind(path.name)
             if kind.unsupported is not None:
                 raise FileParseError(path, unsupported_reason(kind.unsupported))
-            if kind.reader is None and not sniff_file(path):
-                raise FileParseError(path, BINARY_REASON)
+            label = sniff_file(path) if kind.reader is None else None
+            if label is not None:
+                raise FileParseError(path, NOT_TEXT_REASONS[label])
             yield path
         elif path.exists():
             raise FileParseError(path, "not a regular file or folder")

@@ -123,18 +123,24 @@ def unsupported_reason(suffix: str) -> str:
     )
 
 
-BINARY_REASON = "binary file (not UTF-8 text), and no reader for its name"
+# Why a file without a known type is not read, by sniff() label.
+NOT_TEXT_REASONS = {
+    "binary": "binary file (NUL bytes), and no reader for its name",
+    "not UTF-8": "not UTF-8 text, and no reader for its name",
+}
 
 
-def looks_like_text(head: bytes) -> bool:
-    """UTF-8 without NUL bytes, judged on the start of a file (a cut last character is fine)."""
+def sniff(head: bytes) -> str | None:
+    """None if the start of a file (SNIFF_BYTES, or all of a shorter file) is UTF-8 text without
+    NUL bytes, else a label: "binary" (NUL bytes) or "not UTF-8" (a legacy encoding, mostly)."""
     if b"\x00" in head:
-        return False
+        return "binary"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        # A head cut at SNIFF_BYTES may end inside a character; a whole file may not.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SNIFF_BYTES)
     except UnicodeDecodeError:
-        return False
-    return True
+        return "not UTF-8"
+    return None
 
 
 def parse_file(
@@ -163,8 +169,9 @@ def parse_bytes(
             data = gunzip(data, max_bytes=max_bytes)
         reader = kind.reader
         if reader is None:
-            if not looks_like_text(data[:SNIFF_BYTES]):
-                raise ReadError(BINARY_REASON)
+            label = sniff(data[:SNIFF_BYTES])
+            if label is not None:
+                raise ReadError(NOT_TEXT_REASONS[label])
             reader = _PLAIN_TEXT
         elif kind.suffix in _ZIP_SUFFIXES:
             check_zip(data, max_bytes=max_bytes)
@@ -173,9 +180,9 @@ def parse_bytes(
         raise FileParseError(name, e.reason, line=e.line, item=e.item) from e
 
 
-def sniff_file(path: Path) -> bool:
-    """Whether a file without a known type starts like text (gzip unpacked); True when it
-    cannot be told (unreadable, damaged gzip), so that parsing reports the real problem."""
+def sniff_file(path: Path) -> str | None:
+    """`sniff` on the start of a file (gzip unpacked); None when it cannot be told (unreadable,
+    damaged gzip), so that parsing reports the real problem."""
     try:
         if file_kind(path.name).gzipped:
             with gzip.open(path, "rb") as f:
@@ -184,8 +191,8 @@ def sniff_file(path: Path) -> bool:
             with path.open("rb") as f:
                 head = f.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error):
-        return True
-    return looks_like_text(head)
+        return None
+    return sniff(head)
 
 
 def too_large(size: int, max_bytes: int) -> str:
