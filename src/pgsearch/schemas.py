@@ -275,6 +275,11 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=100)
     mode: SearchMode = "hybrid"
     filter: dict[str, Any] | None = Field(default=None, examples=[{"lang": "en"}])
+    highlight: bool = Field(
+        default=False,
+        description="Add to each result a `highlight`: an excerpt of its chunk with the query's "
+        "words between U+E000 and U+E001",
+    )
 
     @field_validator("query")
     @classmethod
@@ -303,6 +308,12 @@ class SearchHit(BaseModel):
     text: str
     score: float
     metadata: dict[str, Any]
+    highlight: str | None = Field(
+        default=None,
+        description="With `highlight: true` and a `query`: an excerpt of `text` (PostgreSQL's "
+        "`ts_headline`), each matched word between U+E000 and U+E001 (characters removed from "
+        "the text first, so every marker is one)",
+    )
 
 
 class SearchResponse(BaseModel):
@@ -482,3 +493,14 @@ class EmbeddingResponse(BaseModel):
     data: list[EmbeddingData]
     model: str = Field(examples=["all-MiniLM-L6-v2-int8"])
     usage: EmbeddingUsage
+
+
+# -- who is calling -------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    """Body of `GET /me`: who the request's key belongs to."""
+
+    auth: bool = Field(description="Whether API keys are required (`PGSEARCH_ADMIN_KEY` set)")
+    admin: bool = Field(description="The admin key (or anyone, with auth off)")
+    user_id: int | None = Field(default=None, description="The user a user key belongs to")
