@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
-from pgsearch.db import get_db, get_read_db
+from pgsearch.db import AsyncConn, AsyncPool, get_db, get_read_db
 from pgsearch.embedding import Embedder, get_embedder, get_query_embedder
 from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
 from pgsearch.schemas import INT4_MAX, INT8_MAX
@@ -53,11 +53,20 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
             yield session
 
 
+async def read_connection(request: Request) -> AsyncIterator[AsyncConn]:
+    """An autocommit psycopg connection for statements run on the event loop (the search)."""
+    pool: AsyncPool = request.app.state.read_pool
+    async with pool.connection() as conn:
+        yield conn
+
+
 # scope="function": commit/rollback happen before the response is sent, so a client is never
 # told "created" for a write whose commit then failed.
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 # For routes that only read: each statement commits on its own, so nothing that writes may use it.
 ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
+# Likewise, for statements run with `db.fetch_all` (no thread hop, no session).
+ReadConnectionDep = Annotated[AsyncConn, Depends(read_connection, scope="function")]
 
 
 async def settings() -> Settings:
