@@ -178,7 +178,7 @@ class CompiledStatement:
 
 
 @functools.lru_cache(maxsize=2048)
-def compile_statement(stmt: Select[Any]) -> CompiledStatement:
+def compile_statement(stmt: Select[*tuple[Any, ...]]) -> CompiledStatement:
     """Compile a statement built once and reused (by identity: see search/query.py) for psycopg."""
     dialect = get_engine().dialect
     compiled = stmt.compile(dialect=dialect)
@@ -194,7 +194,9 @@ def compile_statement(stmt: Select[Any]) -> CompiledStatement:
     return CompiledStatement(compiled.string, defaults, processors)
 
 
-async def fetch_all(conn: AsyncConn, stmt: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+async def fetch_all(
+    conn: AsyncConn, stmt: Select[*tuple[Any, ...]], values: Mapping[str, Any]
+) -> list[Any]:
     """Run `stmt` with `values` on an async connection; rows are named tuples."""
     compiled = compile_statement(stmt)
     cursor = conn.cursor(row_factory=namedtuple_row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from pgsearch.api.deps import QueryEmbedderDep, ReadConnectionDep, ReadOwnUserId
+from pgsearch.api.deps import ConnectionOwnUserId, QueryEmbedderDep, ReadConnectionDep
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/users/{user_id}", tags=["search"])
 async def search(
     conn: ReadConnectionDep,
     embedder: QueryEmbedderDep,
-    user_id: ReadOwnUserId,
+    user_id: ConnectionOwnUserId,
     body: SearchRequest,
 ) -> Response:
     """Semantic, keyword or hybrid (default) search over the user's documents."""
