@@ -48,7 +48,7 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
         pool_timeout=config.DB_POOL_TIMEOUT,
         # Bound parameters may be users' documents: keep them out of error messages and logs.
         hide_parameters=not config.DEBUG,
-        connect_args={"options": _session_options(config), "application_name": "pgsearch"},
+        connect_args=_connect_args(config),
     )
     event.listen(engine, "connect", _register_vector)
     event.listen(engine, "checkin", _mark_idle)
@@ -94,6 +94,19 @@ def _register_vector(dbapi_connection: Any, record: ConnectionPoolEntry) -> None
     except psycopg.ProgrammingError:
         return  # no `vector` type yet
     record.info["vector_registered"] = True
+
+
+# psycopg's default: a statement is prepared on its fifth run on a connection.
+PREPARE_THRESHOLD = 5
+
+
+def _connect_args(config: DatabaseConfig) -> dict[str, Any]:
+    """psycopg connection arguments shared by the engine and the async pool."""
+    return {
+        "options": _session_options(config),
+        "application_name": "pgsearch",
+        "prepare_threshold": PREPARE_THRESHOLD if config.DB_PREPARED_STATEMENTS else None,
+    }
 
 
 def _session_options(config: DatabaseConfig) -> str:
@@ -145,11 +158,7 @@ def create_async_pool(config: DatabaseConfig) -> AsyncPool:
     (`await pool.open()` in a running loop). Same server options as the engine's connections."""
     return AsyncConnectionPool(
         config.db_url(driver="postgresql").render_as_string(hide_password=False),
-        kwargs={
-            "autocommit": True,
-            "options": _session_options(config),
-            "application_name": "pgsearch",
-        },
+        kwargs={"autocommit": True, **_connect_args(config)},
         min_size=1,
         max_size=config.DB_POOL_SIZE,
         timeout=config.DB_POOL_TIMEOUT,

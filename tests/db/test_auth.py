@@ -114,8 +114,8 @@ def test_user_keys(secured: TestClient) -> None:
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert secured.get(f"/users/{alice}", headers=alice_h).status_code == 401
     # The search route checks keys on its own (async) connection: the same rule.
-    body = {"vector": unit(0), "mode": "semantic"}
-    r = secured.post(f"/users/{alice}/search", json=body, headers=alice_h)
+    search = {"vector": unit(0), "mode": "semantic"}
+    r = secured.post(f"/users/{alice}/search", json=search, headers=alice_h)
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert secured.delete(f"/users/{alice}/keys/12345", headers=admin).status_code == 404
 
