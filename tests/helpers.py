@@ -7,16 +7,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
+from sqlalchemy import event as sqlalchemy_event
 
+from pgsearch import db
 from pgsearch.config import DatabaseConfig
+from pgsearch.services import search as search_service
 from tests.filter_cases import FILTER_CORPUS
 
 DIM = 384  # the built-in model's dimension, which the test database is created with
@@ -133,3 +138,26 @@ def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return config.model_copy(update={"DB_NAME": name})
+
+
+@contextmanager
+def executed_statements() -> Iterator[list[tuple[str, Mapping[str, Any]]]]:
+    """(SQL, parameters) of each statement run in the block: by the engine (sessions) or on
+    the search route's async connections (`db.fetch_all`)."""
+    executed: list[tuple[str, Mapping[str, Any]]] = []
+
+    def on_engine(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        executed.append((statement, params if isinstance(params, Mapping) else {}))
+
+    async def on_async(conn: Any, stmt: Any, values: Mapping[str, Any]) -> list[Any]:
+        compiled = db.compile_statement(stmt)
+        executed.append((compiled.sql, compiled.parameters(values)))
+        return await db.fetch_all(conn, stmt, values)
+
+    engine = db.get_engine()
+    sqlalchemy_event.listen(engine, "before_cursor_execute", on_engine)
+    try:
+        with mock.patch.object(search_service, "fetch_all", on_async):
+            yield executed
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", on_engine)

@@ -47,6 +47,13 @@ class DatabaseConfig(BaseSettings):
     )
     DB_CONNECT_TIMEOUT: int = Field(default=5, ge=1, le=600)
     DB_STATEMENT_TIMEOUT_MS: int = Field(default=30_000, ge=0)
+    DB_PREPARED_STATEMENTS: bool = Field(
+        default=True,
+        description="Server-side prepared statements (psycopg prepares a statement on its "
+        "fifth run on a connection: PostgreSQL then skips parsing it). Turn off behind a pooler "
+        "in transaction mode (PgBouncer), where a prepared statement may be on another "
+        "server connection",
+    )
 
     @property
     def embedded(self) -> bool:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable, Generator
+import weakref
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from pgvector.psycopg import register_vector
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from pgvector.psycopg import register_vector, register_vector_async
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +48,7 @@ def create_db_engine(config: DatabaseConfig) -> Engine:
         pool_timeout=config.DB_POOL_TIMEOUT,
         # Bound parameters may be users' documents: keep them out of error messages and logs.
         hide_parameters=not config.DEBUG,
-        connect_args={"options": _session_options(config), "application_name": "pgsearch"},
+        connect_args=_connect_args(config),
     )
     event.listen(engine, "connect", _register_vector)
     event.listen(engine, "checkin", _mark_idle)
@@ -92,6 +96,19 @@ def _register_vector(dbapi_connection: Any, record: ConnectionPoolEntry) -> None
     record.info["vector_registered"] = True
 
 
+# psycopg's default: a statement is prepared on its fifth run on a connection.
+PREPARE_THRESHOLD = 5
+
+
+def _connect_args(config: DatabaseConfig) -> dict[str, Any]:
+    """psycopg connection arguments shared by the engine and the async pool."""
+    return {
+        "options": _session_options(config),
+        "application_name": "pgsearch",
+        "prepare_threshold": PREPARE_THRESHOLD if config.DB_PREPARED_STATEMENTS else None,
+    }
+
+
 def _session_options(config: DatabaseConfig) -> str:
     """Server settings for every pooled connection (set at connect: no round trip per query)."""
     options = {
@@ -106,6 +123,94 @@ def _session_options(config: DatabaseConfig) -> str:
         "plan_cache_mode": "force_custom_plan",
     }
     return " ".join(f"-c {name}={value}" for name, value in options.items())
+
+
+# -- async reads: the search route on the event loop -------------------------------------------
+# A search is one or two statements. Run through a sync session they cost a worker-thread hop
+# and SQLAlchemy's per-execution work (session, cache key, result processing), together more
+# Python time than the API spends on anything else (bench/peers.py). Statements are still built
+# with SQLAlchemy, compiled once each, and run on a psycopg async connection.
+
+AsyncConn = psycopg.AsyncConnection[Any]
+AsyncPool = AsyncConnectionPool[AsyncConn]
+
+# When each pooled async connection was last given back (see _ping_if_idle).
+_returned: weakref.WeakKeyDictionary[AsyncConn, float] = weakref.WeakKeyDictionary()
+
+
+async def _register_vector_async(conn: AsyncConn) -> None:
+    await register_vector_async(conn)  # before the extension exists this fails: pool retries
+
+
+async def _ping_if_idle(conn: AsyncConn) -> None:
+    """At checkout: ping a connection idle longer than PING_AFTER_IDLE_S (as `_on_checkout`)."""
+    returned = _returned.get(conn)
+    if returned is None or time.monotonic() - returned >= PING_AFTER_IDLE_S:
+        await AsyncConnectionPool.check_connection(conn)
+
+
+async def _mark_returned(conn: AsyncConn) -> None:
+    _returned[conn] = time.monotonic()
+
+
+def create_async_pool(config: DatabaseConfig) -> AsyncPool:
+    """A psycopg pool of autocommit connections for reads on the event loop; not yet open
+    (`await pool.open()` in a running loop). Same server options as the engine's connections."""
+    return AsyncConnectionPool(
+        config.db_url(driver="postgresql").render_as_string(hide_password=False),
+        kwargs={"autocommit": True, **_connect_args(config)},
+        min_size=1,
+        max_size=config.DB_POOL_SIZE,
+        timeout=config.DB_POOL_TIMEOUT,
+        configure=_register_vector_async,
+        check=_ping_if_idle,
+        reset=_mark_returned,
+        name="pgsearch-reads",
+        open=False,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStatement:
+    """A statement's SQL for psycopg, and how to turn values into its bound parameters."""
+
+    sql: str
+    defaults: Mapping[str, Any]  # values fixed when the statement was built (`pos = 1`)
+    processors: Mapping[str, Callable[[Any], Any]]  # e.g. JSONB values wrapped for psycopg
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The statement's parameters: `values` by name, else the built-in value."""
+        out = {**self.defaults, **{n: values[n] for n in self.defaults.keys() & values.keys()}}
+        for name, process in self.processors.items():
+            out[name] = process(out[name])
+        return out
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_statement(stmt: Select[*tuple[Any, ...]]) -> CompiledStatement:
+    """Compile a statement built once and reused (by identity: see search/query.py) for psycopg."""
+    dialect = get_engine().dialect
+    compiled = stmt.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise TypeError("statements with expanding (IN) parameters cannot be precompiled")
+    defaults: dict[str, Any] = {}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for bind, name in compiled.bind_names.items():
+        defaults[name] = None if bind.callable else bind.value
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    return CompiledStatement(compiled.string, defaults, processors)
+
+
+async def fetch_all(
+    conn: AsyncConn, stmt: Select[*tuple[Any, ...]], values: Mapping[str, Any]
+) -> list[Any]:
+    """Run `stmt` with `values` on an async connection; rows are named tuples."""
+    compiled = compile_statement(stmt)
+    cursor = conn.cursor(row_factory=namedtuple_row)
+    await cursor.execute(compiled.sql, compiled.parameters(values))
+    return await cursor.fetchall()
 
 
 def configure(config: DatabaseConfig | None = None) -> Engine:

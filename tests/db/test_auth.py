@@ -113,6 +113,10 @@ def test_user_keys(secured: TestClient) -> None:
     revoked = secured.delete(f"/users/{alice}/keys/{key_id}", headers=alice_h)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert secured.get(f"/users/{alice}", headers=alice_h).status_code == 401
+    # The search route checks keys on its own (async) connection: the same rule.
+    search = {"vector": unit(0), "mode": "semantic"}
+    r = secured.post(f"/users/{alice}/search", json=search, headers=alice_h)
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert secured.delete(f"/users/{alice}/keys/12345", headers=admin).status_code == 404
 
 
@@ -128,11 +132,16 @@ def test_a_listed_prefix_with_a_wrong_secret_is_401(secured: TestClient) -> None
         real[:-1] + ("B" if last != "B" else "C"),  # one character off
         f"pgs_{listed['prefix']}_",
     ]
+    search = {"vector": unit(0), "mode": "semantic"}
     for key in forged:
         r = secured.get(f"/users/{uid}", headers=auth(key))
         assert r.status_code == 401, key
         assert r.headers["www-authenticate"].startswith("Bearer")
+        # The search route checks keys on its own (async) connection: the same rule.
+        r = secured.post(f"/users/{uid}/search", json=search, headers=auth(key))
+        assert r.status_code == 401, key
     assert secured.get(f"/users/{uid}", headers=auth(real)).status_code == 200
+    assert secured.post(f"/users/{uid}/search", json=search, headers=auth(real)).status_code == 200
 
 
 def test_secrets_not_in_openapi_or_health(secured: TestClient, pg_config: DatabaseConfig) -> None:

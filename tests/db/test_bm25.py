@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
@@ -25,7 +25,14 @@ from pgsearch.search.bm25 import FUSION_PER_TERM, FUSION_RESCORE, Bm25Params
 from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
 from pgsearch.services.startup import prepare_database
-from tests.helpers import make_user, new_database, run_concurrently, unit, vec_doc
+from tests.helpers import (
+    executed_statements,
+    make_user,
+    new_database,
+    run_concurrently,
+    unit,
+    vec_doc,
+)
 
 # Words that are their own English lexemes (no stemming, no stop words), so the expected
 # scores can be worked out from the words themselves.
@@ -446,19 +453,11 @@ def test_hybrid_reads_fewer_postings_than_keyword(client: TestClient) -> None:
     uid = make_user(client)
     docs = [vec_doc(f"owls and cats {i}", unit(i), external_id=str(i)) for i in range(5)]
     assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
-    sizes: list[tuple[int, int]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
-        if isinstance(params, dict) and "bm25_per_term" in params:
-            sizes.append((params["bm25_per_term"], params["bm25_rescore"]))
-
-    event.listen(db.get_engine(), "before_cursor_execute", record)
-    try:
+    with executed_statements() as executed:
         for mode in ("keyword", "hybrid"):
             body = {"query": "owls", "vector": unit(0), "mode": mode}
             assert client.post(f"/users/{uid}/search", json=body).status_code == 200
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", record)
+    sizes = [(p["bm25_per_term"], p["bm25_rescore"]) for _, p in executed if "bm25_per_term" in p]
     defaults = Bm25Params()
     assert sizes[0] == (defaults.per_term, defaults.rescore)
     assert sizes[-1] == (FUSION_PER_TERM, FUSION_RESCORE)

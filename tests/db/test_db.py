@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import Integer, String, create_engine, inspect, select, text
+from sqlalchemy import Integer, String, bindparam, create_engine, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pgsearch import db
@@ -120,5 +122,33 @@ def test_read_sessions_autocommit_and_give_back_transactional_connections(
             writes.throw(RuntimeError("handler failed"))
         with db.get_sessionmaker()() as check:
             assert check.scalar(select(User.id)) is None
+    finally:
+        db.configure(pg_config)
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_prepared_statements_can_be_turned_off(pg_config: DatabaseConfig, prepared: bool) -> None:
+    """DB_PREPARED_STATEMENTS=false (PgBouncer in transaction mode): nothing is prepared, on
+    the engine's connections or on the search route's async pool."""
+    config = pg_config.model_copy(update={"DB_PREPARED_STATEMENTS": prepared})
+    statement = select(User.id).where(User.id == bindparam("user_id"))
+    count = "SELECT count(*) FROM pg_prepared_statements"
+    db.configure(config)
+    try:
+        with db.get_engine().connect() as conn:
+            for _ in range(db.PREPARE_THRESHOLD + 1):
+                conn.execute(statement, {"user_id": 1})
+            assert (conn.scalar(text(count)) > 0) is prepared
+
+        async def on_the_pool() -> int:
+            async with db.create_async_pool(config) as pool, pool.connection() as aconn:
+                for _ in range(db.PREPARE_THRESHOLD + 1):
+                    await db.fetch_all(aconn, statement, {"user_id": 1})
+                cursor = await aconn.execute(count)
+                row = await cursor.fetchone()
+                assert row is not None
+                return int(row[0])
+
+        assert (asyncio.run(on_the_pool()) > 0) is prepared
     finally:
         db.configure(pg_config)

@@ -22,7 +22,15 @@ from pgsearch.search import query as query_sql
 from pgsearch.search.filters import compile_filter
 from pgsearch.services import search as search_service
 from tests.filter_cases import FILTER_CASES
-from tests.helpers import DIM, filter_corpus_user, make_user, mix, unit, vec_doc
+from tests.helpers import (
+    DIM,
+    executed_statements,
+    filter_corpus_user,
+    make_user,
+    mix,
+    unit,
+    vec_doc,
+)
 
 
 def search(client: TestClient, uid: int, **body: Any) -> list[dict[str, Any]]:
@@ -459,17 +467,10 @@ def test_a_users_path_is_counted_once_then_remembered(client: TestClient) -> Non
     uid = make_user(client)
     docs = [vec_doc(f"d{i}", unit(i % DIM), external_id=str(i)) for i in range(20)]
     assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).status_code == 200
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.get_engine(), "before_cursor_execute", record)
-    try:
+    with executed_statements() as executed:
         for _ in range(3):
             search(client, uid, vector=unit(0), mode="semantic", k=5)
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", record)
+    statements = [sql for sql, _ in executed]
     counts = [s for s in statements if "semantic_candidates" not in s and "count(" in s]
     assert len(counts) == 1, statements  # the later searches are one statement each
     assert len([s for s in statements if "semantic_candidates" in s]) == 3

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from pgsearch.api.deps import db_session, read_session
+from pgsearch.api.deps import db_session, read_connection, read_session
 from pgsearch.api.routes import documents, embeddings, health, keys, search, users
 
 
@@ -33,15 +33,20 @@ def test_each_route_takes_one_kind_of_session() -> None:
         if not isinstance(route, APIRoute):
             continue
         calls = set(_calls(route.dependant))
-        # Both would hold two pooled connections for one request.
-        assert not {db_session, read_session} <= calls, route.path
-        # POSTs whose body is a question, not a change.
+        kinds = calls & {db_session, read_session, read_connection}
+        # Two would hold two pooled connections for one request.
+        assert len(kinds) <= 1, route.path
         reads_only = route.methods == {"GET"} or route.path.endswith(
             ("/search", "/lookup", "/embeddings")
         )
-        if read_session in calls or db_session in calls:
-            expected = read_session if reads_only else db_session
-            assert expected in calls, (route.path, route.methods)
+        if kinds:
+            assert kinds <= ({read_session, read_connection} if reads_only else {db_session}), (
+                route.path,
+                route.methods,
+            )
             reads += reads_only
             writes += not reads_only
     assert reads >= 6 and writes >= 8
+    # The search runs on the event loop: no session (api/routes/search.py).
+    (searching,) = [r for r in search.router.routes if isinstance(r, APIRoute)]
+    assert read_connection in set(_calls(searching.dependant))

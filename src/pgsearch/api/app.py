@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -51,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads.total_tokens = max(threads.total_tokens, app.state.db_slots.total_tokens + 10)
     embedder = get_embedder(get_settings().embedding_model)
     try:
-        with ExitStack() as stack:
+        async with AsyncExitStack() as stack:
             stack.callback(db.dispose)
             stack.enter_context(database_running(db.get_config()))
             try:
@@ -62,6 +62,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 logger.error("database not ready: %s", exc)
             # Load the model now (off the event loop), not in the first user's request.
             await asyncio.to_thread(embedder.embed, ["warm-up"])
+            # The search route's connections (api/deps.py), in this loop; closed before the
+            # embedded database stops. Not waiting: a database that is down gets 503s.
+            pool = db.create_async_pool(db.get_config())
+            await pool.open(wait=False)
+            stack.push_async_callback(pool.close)
+            app.state.read_pool = pool
             yield
     except EmbeddedPostgresError as exc:  # stopping it; starting is handled above
         logger.error("could not stop the embedded database: %s", exc.message)

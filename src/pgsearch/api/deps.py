@@ -5,8 +5,9 @@ Dependencies without blocking I/O are `async def`: a sync one costs a worker-thr
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,11 +20,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from pgsearch.config import Settings, get_settings
-from pgsearch.db import get_db, get_read_db
+from pgsearch.db import AsyncConn, AsyncPool, get_db, get_read_db
 from pgsearch.embedding import Embedder, get_embedder, get_query_embedder
 from pgsearch.errors import Forbidden, InvalidInput, Unauthorized, UserNotFound
 from pgsearch.schemas import INT4_MAX, INT8_MAX
-from pgsearch.services.keys import verify_key
+from pgsearch.services.keys import key_user_async, verify_key
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
@@ -53,11 +54,20 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
             yield session
 
 
+async def read_connection(request: Request) -> AsyncIterator[AsyncConn]:
+    """An autocommit psycopg connection for statements run on the event loop (the search)."""
+    pool: AsyncPool = request.app.state.read_pool
+    async with pool.connection() as conn:
+        yield conn
+
+
 # scope="function": commit/rollback happen before the response is sent, so a client is never
 # told "created" for a write whose commit then failed.
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 # For routes that only read: each statement commits on its own, so nothing that writes may use it.
 ReadSessionDep = Annotated[Session, Depends(read_session, scope="function")]
+# Likewise, for statements run with `db.fetch_all` (no thread hop, no session).
+ReadConnectionDep = Annotated[AsyncConn, Depends(read_connection, scope="function")]
 
 
 async def settings() -> Settings:
@@ -101,7 +111,9 @@ class Principal:
 
 
 async def _authenticate(
-    settings: Settings, db: Session, credentials: HTTPAuthorizationCredentials | None
+    settings: Settings,
+    credentials: HTTPAuthorizationCredentials | None,
+    key_user: Callable[[str], Awaitable[int | None]],
 ) -> Principal:
     if settings.admin_key is None:
         return Principal(admin=True)
@@ -110,28 +122,44 @@ async def _authenticate(
     token = credentials.credentials
     if hmac.compare_digest(token.encode(), settings.admin_key.get_secret_value().encode()):
         return Principal(admin=True)
-    key = await run_in_threadpool(verify_key, db, token)
-    if key is None:
+    user_id = await key_user(token)
+    if user_id is None:
         raise Unauthorized("invalid or revoked API key")
-    return Principal(admin=False, user_id=key.user_id)
+    return Principal(admin=False, user_id=user_id)
 
 
-# Two variants, one per session kind, so the key is checked on the request's own session: a
-# second session would take a second pooled connection while holding the first.
+def _session_key_user(db: Session) -> Callable[[str], Awaitable[int | None]]:
+    async def key_user(token: str) -> int | None:
+        key = await run_in_threadpool(verify_key, db, token)
+        return None if key is None else key.user_id
+
+    return key_user
+
+
+# One variant per session kind, so the key is checked on the request's own session: a second
+# session would take a second pooled connection while holding the first.
 async def principal(settings: SettingsDep, db: SessionDep, credentials: BearerDep) -> Principal:
     """The caller, authenticated on the request's session (everyone is admin with auth off)."""
-    return await _authenticate(settings, db, credentials)
+    return await _authenticate(settings, credentials, _session_key_user(db))
 
 
 async def read_principal(
     settings: SettingsDep, db: ReadSessionDep, credentials: BearerDep
 ) -> Principal:
     """`principal` for routes that only read."""
-    return await _authenticate(settings, db, credentials)
+    return await _authenticate(settings, credentials, _session_key_user(db))
+
+
+async def connection_principal(
+    settings: SettingsDep, conn: ReadConnectionDep, credentials: BearerDep
+) -> Principal:
+    """`principal` for routes that read on an async connection (no session, no thread)."""
+    return await _authenticate(settings, credentials, functools.partial(key_user_async, conn))
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
 ReadPrincipalDep = Annotated[Principal, Depends(read_principal)]
+ConnectionPrincipalDep = Annotated[Principal, Depends(connection_principal)]
 
 
 def _admin(principal: Principal) -> Principal:
@@ -163,6 +191,11 @@ async def owned_user_id(principal: PrincipalDep, user_id: UserIdPath) -> int:
 
 async def read_owned_user_id(principal: ReadPrincipalDep, user_id: UserIdPath) -> int:
     """`owned_user_id` for routes that only read."""
+    return _owned(principal, user_id)
+
+
+async def connection_owned_user_id(principal: ConnectionPrincipalDep, user_id: UserIdPath) -> int:
+    """`owned_user_id` for routes that read on an async connection."""
     return _owned(principal, user_id)
 
 
@@ -202,3 +235,4 @@ ReadAdminDep = Depends(read_require_admin)
 # and report errors, twice).
 OwnUserId = Annotated[int, Depends(owned_user_id)]
 ReadOwnUserId = Annotated[int, Depends(read_owned_user_id)]
+ConnectionOwnUserId = Annotated[int, Depends(connection_owned_user_id)]

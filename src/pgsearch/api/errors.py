@@ -9,6 +9,8 @@ import math
 import re
 from typing import Any
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -119,3 +121,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(OperationalError, _db_unavailable)
     app.add_exception_handler(DBAPIError, _dbapi_error)
+    # The same, from the psycopg connections the search route uses directly.
+    app.add_exception_handler(psycopg_pool.PoolTimeout, _pool_timeout)
+    app.add_exception_handler(psycopg.OperationalError, _db_unavailable)

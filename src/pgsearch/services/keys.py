@@ -7,9 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from pgsearch.db import AsyncConn, fetch_all
 from pgsearch.errors import NotFound
 from pgsearch.models import ApiKey
 from pgsearch.services.users import get_user
@@ -41,15 +42,41 @@ def issue_key(session: Session, user_id: int, *, name: str | None = None) -> Iss
     return IssuedKey(key=key, secret=secret)
 
 
-def verify_key(session: Session, secret: str) -> ApiKey | None:
-    """The live key matching `secret`, or None."""
+def _prefix(secret: str) -> str | None:
     if not secret.startswith(KEY_PREFIX) or secret.count("_") < 2:
         return None
-    prefix = secret[len(KEY_PREFIX) :].split("_", 1)[0]
+    return secret[len(KEY_PREFIX) :].split("_", 1)[0]
+
+
+def _matches(key_hash: str, secret: str) -> bool:
+    return hmac.compare_digest(key_hash, hash_secret(secret))
+
+
+def verify_key(session: Session, secret: str) -> ApiKey | None:
+    """The live key matching `secret`, or None."""
+    prefix = _prefix(secret)
+    if prefix is None:
+        return None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
-    if key is None or not hmac.compare_digest(key.key_hash, hash_secret(secret)):
+    if key is None or not _matches(key.key_hash, secret):
         return None
     return key
+
+
+_LIVE_KEY = select(ApiKey.user_id, ApiKey.key_hash).where(
+    ApiKey.prefix == bindparam("prefix"), ApiKey.revoked_at.is_(None)
+)
+
+
+async def key_user_async(conn: AsyncConn, secret: str) -> int | None:
+    """`verify_key` on an async connection (the search route): the key's user id, or None."""
+    prefix = _prefix(secret)
+    if prefix is None:
+        return None
+    rows = await fetch_all(conn, _LIVE_KEY, {"prefix": prefix})
+    if not rows or not _matches(rows[0].key_hash, secret):
+        return None
+    return int(rows[0].user_id)
 
 
 def list_keys(session: Session, user_id: int) -> list[ApiKey]:

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
+from typing import Any
 
+import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from pgsearch.config import get_settings
+from pgsearch.db import AsyncConn, fetch_all
 from pgsearch.embedding import Embedder
-from pgsearch.models import Document
+from pgsearch.errors import UserNotFound
+from pgsearch.models import Document, User
 from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
 from pgsearch.search import query as q
 from pgsearch.search.bm25 import Bm25Params
-from pgsearch.search.filters import compile_filter_params
+from pgsearch.search.filters import CompiledFilter, compile_filter_params
 from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import check_vector
-from pgsearch.services.highlight import add_highlights
-from pgsearch.services.users import get_user
+from pgsearch.services.highlight import add_highlights, highlight_step
 
 # Candidate chunks a widened search may rank before it settles for fewer than k documents.
 MAX_CANDIDATES = 50_000
+
+
+# A search is a short conversation with the database: the steps below yield each statement
+# with its values and receive its rows, so one logic serves the sync session (CLI, bench,
+# tests) and the async connection of the HTTP route (db.fetch_all).
+Step = tuple[Select[Any], dict[str, Any]]
+Steps = Generator[Step, Sequence[Any], SearchResponse]
 
 
 def search(
@@ -41,22 +52,68 @@ def search(
     `fusion` weighs hybrid search (default: the configured `PGSEARCH_HYBRID_*`).
     """
     compiled = compile_filter_params(request.filter or None, Document.meta.expression)
-    vector: NDArray[np.float32] | None = None
-    model = None
-    if request.mode != "keyword":
-        if request.vector is not None:
-            vector = check_vector(request.vector, dim=embedder.dim, what="vector")
-        else:
-            assert request.query is not None
-            vector = embedder.embed([request.query])[0]
-            model = embedder.name
+    vector, model = _query_vector(request, embedder, embed=embedder.embed)
+    steps = _steps(user_id, request, compiled, vector, model, fusion, bm25_params)
+    conn = session.connection()
+    try:
+        stmt, values = next(steps)
+        while True:
+            stmt, values = steps.send(conn.execute(stmt, values).all())
+    except StopIteration as done:
+        result: SearchResponse = done.value
+        return result
+
+
+async def search_async(
+    conn: AsyncConn, *, user_id: int, request: SearchRequest, embedder: Embedder
+) -> SearchResponse:
+    """`search` on an async connection: no thread unless a query text must be embedded."""
+    compiled = compile_filter_params(request.filter or None, Document.meta.expression)
+    vector, model = _query_vector(request, embedder, embed=None)
+    if vector is None and model is not None:
+        assert request.query is not None
+        vector = (await anyio.to_thread.run_sync(embedder.embed, [request.query]))[0]
+    steps = _steps(user_id, request, compiled, vector, model, None, None)
+    try:
+        stmt, values = next(steps)
+        while True:
+            stmt, values = steps.send(await fetch_all(conn, stmt, values))
+    except StopIteration as done:
+        result: SearchResponse = done.value
+        return result
+
+
+def _query_vector(
+    request: SearchRequest,
+    embedder: Embedder,
+    *,
+    embed: Callable[[list[str]], NDArray[np.float32]] | None,
+) -> tuple[NDArray[np.float32] | None, str | None]:
+    """The query's vector (embedded with `embed`; without it, None for the caller to embed)
+    and the model's name when pgsearch embeds it."""
+    if request.mode == "keyword":
+        return None, None
+    if request.vector is not None:
+        return check_vector(request.vector, dim=embedder.dim, what="vector"), None
+    assert request.query is not None
+    return (embed([request.query])[0] if embed is not None else None), embedder.name
+
+
+def _steps(
+    user_id: int,
+    request: SearchRequest,
+    compiled: CompiledFilter,
+    vector: NDArray[np.float32] | None,
+    model: str | None,
+    fusion: FusionParams | None,
+    bm25_params: Bm25Params | None,
+) -> Steps:
     # Core execution: these rows are not ORM objects, and the ORM layer would only add
     # per-query overhead. Iterative scans, ef_search and custom plans are set on every pooled
     # connection (db.py), so the search is one statement (plus, once per user and 30 s, a
     # bounded count of the user's chunks that picks its semantic path). With iterative scans,
     # HNSW keeps going past ef_search when the candidate list is longer: measured at 50k
     # vectors, k=100 gives the same recall as raising ef_search to the candidate count.
-    conn = session.connection()
     mode: SearchMode = request.mode
     if mode == "hybrid" and request.query is None:
         mode = "semantic"  # a vector only: nothing to match keywords with
@@ -71,7 +128,7 @@ def search(
     )
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
     # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
-    approximate = mode != "keyword" and _user_is_large(conn, user_id)
+    approximate = mode != "keyword" and (yield from _user_is_large(user_id))
     params |= compiled.params
     # Almost always one statement. Another only when its result was not final: an HNSW scan
     # that stopped short (a selective filter: the exact scan finds every match), too few
@@ -83,7 +140,7 @@ def search(
         stmt = q.filtered_statement(
             mode, compiled, approximate=plan.approximate, exhaustive=plan.exhaustive
         )
-        rows = conn.execute(stmt, params).all()
+        rows = yield stmt, params
         if plan.approximate and (len(rows) < request.k or rows[0].short):
             plan = replace(plan, approximate=False)
             continue
@@ -109,11 +166,15 @@ def search(
         for r in rows
     ]
     # No results may mean no such user: only then is the extra look-up worth it.
-    if not hits:
-        get_user(session, user_id)
-    elif request.highlight and request.query is not None:
-        add_highlights(conn, hits, user_id=user_id, query=request.query)
+    if not hits and not (yield _USER_EXISTS, {"user_id": user_id}):
+        raise UserNotFound(user_id)
+    if hits and request.highlight and request.query is not None:
+        rows = yield highlight_step(hits, user_id=user_id, query=request.query)
+        add_highlights(hits, rows)
     return SearchResponse(results=hits, mode=mode, model=model)
+
+
+_USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
 
 
 # Whether a user has enough chunks for the HNSW path, remembered for a while: a search then
@@ -125,13 +186,14 @@ _sizes: dict[int, tuple[bool, float]] = {}
 _sizes_lock = threading.Lock()
 
 
-def _user_is_large(conn: Connection, user_id: int) -> bool:
+def _user_is_large(user_id: int) -> Generator[Step, Sequence[Any], bool]:
     now = time.monotonic()
     with _sizes_lock:
         known = _sizes.get(user_id)
     if known is not None and now - known[1] < _SIZE_TTL_S:
         return known[0]
-    large = bool(conn.scalar(q.approximate_pays(), {"user_id": user_id}))
+    rows = yield q.approximate_pays(), {"user_id": user_id}
+    large = bool(rows[0][0])
     with _sizes_lock:
         if len(_sizes) >= _SIZE_CACHE_MAX:
             _sizes.clear()
