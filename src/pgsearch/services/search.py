@@ -65,6 +65,7 @@ def search(
         k=request.k,
         vector=vector,
         query=request.query,
+        language=request.language,
         fusion=fusion or FusionParams.from_settings(get_settings()),
         bm25_params=bm25.for_fusion() if mode == "hybrid" else bm25,
     )
