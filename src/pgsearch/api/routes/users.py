@@ -29,7 +29,7 @@ def list_users(
     offset: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
 ) -> Sequence[Row[int, str, str | None]]:
     """Users ordered by id."""
-    # (id, name, language) rows: response_model validates them once, straight into the JSON response.
+    # (id, name, language) rows: response_model validates them once, straight into the JSON.
     return users.list_users(db, limit=limit, offset=offset)
 
 
