@@ -114,7 +114,8 @@ def test_mixed_korean_and_english_document_matches_both_parts(client: TestClient
         client,
         uid,
         {
-            "note": "PostgreSQL은 running databases를 관리합니다. pg_search 인덱스를 만들고 검색한다.",
+            "note": "PostgreSQL은 running databases를 관리합니다. "
+            "pg_search 인덱스를 만들고 검색한다.",
             "other": "오늘은 날씨가 좋아서 산책을 했습니다.",
         },
     )
