@@ -9,9 +9,11 @@ The folders say what a test needs:
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,36 @@ def client(pg_config: DatabaseConfig) -> Iterator[TestClient]:
 def data_dir(tmp_path: Path) -> Path:
     """A fresh folder for a test's own embedded server."""
     return tmp_path / "data"
+
+
+@dataclass(frozen=True)
+class Serve:
+    """A running `pgsearch serve`: its URL and admin key."""
+
+    url: str
+    admin_key: str
+
+
+@pytest.fixture(scope="session")
+def pgsearch_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    """One real `pgsearch serve` (own embedded database, auth on) for the session's HTTP
+    clients; tests make their own users in it."""
+    from tests.helpers import start_serve, stop_serve, wait_healthy
+    from tests.pgserver import free_port
+
+    tmp = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    serve = Serve(url=f"http://127.0.0.1:{port}", admin_key="client-admin-key-0123456789")
+    env = {
+        **os.environ,
+        "DB_HOST": "",
+        "DB_DATA_DIR": str(tmp / "data"),
+        "PGSEARCH_ADMIN_KEY": serve.admin_key,
+    }
+    proc = start_serve(env, port, "--no-access-log", cwd=tmp)
+    try:
+        wait_healthy(serve.url, proc)
+        yield serve
+    finally:
+        out = stop_serve(proc)
+    assert "Traceback" not in out, out

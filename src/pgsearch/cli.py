@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -246,24 +247,44 @@ def _require_user(user_id: int) -> None:
             fail(f"{exc.message} (create one with `pgsearch create-user NAME`)")
 
 
-def _expand(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], list[str]]:
-    """(file, root) pairs to ingest and errors for paths that cannot be read."""
+def _expand(
+    paths: list[Path],
+) -> tuple[list[tuple[Path, Path | None]], list[str], list[tuple[Path, str]]]:
+    """(file, root) pairs to ingest, errors for paths that cannot be read, and the files in
+    folders that no reader takes, with why."""
     files: list[tuple[Path, Path | None]] = []
     errors: list[str] = []
+    skipped: list[tuple[Path, str]] = []
     for path in paths:
         try:
             # Ids are relative to a folder argument; a file argument is named by its file name.
             root = path if path.is_dir() else path.parent
-            files.extend((f, root) for f in iter_files([path]))
+            found = iter_files([path], on_skip=lambda p, reason: skipped.append((p, reason)))
+            files.extend((f, root) for f in found)
         except FileParseError as exc:
             errors.append(str(exc))
-    return files, errors
+    return files, errors, skipped
+
+
+def _skip_summary(skipped: list[tuple[Path, str]]) -> str:
+    """ "39 skipped: 20 binary, 19 unsupported .xyz" (most common reason first)."""
+    counts = Counter(reason for _, reason in skipped)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return f"{len(skipped)} skipped: " + ", ".join(f"{n} {reason}" for reason, n in ranked)
+
+
+def _failed(message: str, console_: Console) -> None:
+    console_.print(f"[red]failed:[/] {message}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path], typer.Argument(help="Files or folders (txt, md, rst, html, json, jsonl)")
+        list[Path],
+        typer.Argument(
+            help="Files or folders (pdf, docx, html, md, rst, txt, json, jsonl, text files "
+            "without a suffix, and .gz of any of these)"
+        ),
     ],
     user: Annotated[int, typer.Option("--user", "-u", min=1, help="Owner's user id")],
     metadata: Annotated[
@@ -272,12 +293,28 @@ def ingest(
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Documents per transaction")
     ] = 64,
+    max_file_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Largest file, as stored and unpacked (default: PGSEARCH_MAX_FILE_BYTES, 50 MB)",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every skipped file and why")
+    ] = False,
 ) -> None:
-    """Store files as documents of a user; unchanged files are skipped, bad files reported."""
+    """Store files as documents of a user; unchanged files are left as they are, files no reader
+    takes are counted as skipped, and files that cannot be read or stored are listed as failed
+    (exit code 1 when any failed)."""
     extra = _parse_metadata(metadata or [])
-    files, errors = _expand(paths)
+    limit = max_file_bytes or get_settings().max_file_bytes
+    files, errors, skipped = _expand(paths)
     for error in errors:
-        err_console.print(f"[yellow]skipped:[/] {error}", highlight=False, soft_wrap=True)
+        _failed(error, err_console)
+    if verbose:
+        for path, reason in skipped:
+            err_console.print(f"[yellow]skipped:[/] {path} ({reason})", highlight=False)
     with database(get_db_config()):
         _require_user(user)
         model = embedder()
@@ -299,13 +336,12 @@ def ingest(
                 embedder=model,
                 metadata=extra,
                 batch_documents=batch_size,
+                max_bytes=limit,
             )
             for outcome in outcomes:
                 if outcome.error is not None:
                     totals["failed"] += 1
-                    progress.console.print(
-                        f"[yellow]skipped:[/] {outcome.error}", highlight=False, soft_wrap=True
-                    )
+                    _failed(outcome.error, progress.console)
                 totals["inserted"] += outcome.inserted
                 totals["updated"] += outcome.updated
                 totals["unchanged"] += outcome.unchanged
@@ -320,6 +356,9 @@ def ingest(
             f"{_count(totals['failed'], 'file')} failed",
             highlight=False,
         )
+        if skipped:
+            hint = "" if verbose else " (--verbose lists them)"
+            console.print(_skip_summary(skipped) + hint, highlight=False)
     if totals["failed"]:
         raise typer.Exit(1)
 

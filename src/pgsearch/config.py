@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     embedding_model: EmbeddingModel = Field(default="minilm", description="Built-in embedder")
     admin_key: SecretStr | None = Field(default=None, description="Enables API-key auth")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Each ingested or uploaded file, as stored and unpacked (gzip content, DOCX members).
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     @field_validator("admin_key")
     @classmethod

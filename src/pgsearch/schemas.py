@@ -264,11 +264,23 @@ class DeleteResult(BaseModel):
 
 
 class DeleteByFilter(BaseModel):
-    """Body of delete-by-filter: documents whose metadata match `filter` are deleted."""
+    """Body of `POST .../documents/delete`: the documents whose metadata match `filter`, or
+    those with these `external_ids`, are deleted (give one of the two)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    filter: dict[str, Any] = Field(min_length=1, examples=[{"source": "old-crawl"}])
+    filter: dict[str, Any] | None = Field(
+        default=None, min_length=1, examples=[{"source": "old-crawl"}]
+    )
+    external_ids: list[ExternalId] | None = Field(
+        default=None, min_length=1, max_length=MAX_BATCH_DOCUMENTS, examples=[["docs/intro.md"]]
+    )
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> DeleteByFilter:
+        if (self.filter is None) == (self.external_ids is None):
+            raise ValueError("give either `filter` or `external_ids`")
+        return self
 
 
 # -- search -----------------------------------------------------------------------------------
@@ -290,6 +302,11 @@ class SearchRequest(BaseModel):
         default=None,
         description="Also analyse the query as this language (it always is as every language "
         "of the user's documents)",
+    )
+    highlight: bool = Field(
+        default=False,
+        description="Add to each result a `highlight`: an excerpt of its chunk with the query's "
+        "words between U+E000 and U+E001",
     )
 
     @field_validator("query")
@@ -319,6 +336,12 @@ class SearchHit(BaseModel):
     text: str
     score: float
     metadata: dict[str, Any]
+    highlight: str | None = Field(
+        default=None,
+        description="With `highlight: true` and a `query`: an excerpt of `text` (PostgreSQL's "
+        "`ts_headline`), each matched word between U+E000 and U+E001 (characters removed from "
+        "the text first, so every marker is one)",
+    )
 
 
 class SearchResponse(BaseModel):
@@ -363,3 +386,149 @@ class ApiKeyCreated(ApiKeyRead):
     """A new key, with its secret (only in this response)."""
 
     key: str = Field(description="Send as `Authorization: Bearer <key>`", examples=["pgs_…"])
+
+
+# -- file uploads -------------------------------------------------------------------------------
+
+
+class UploadedDocument(BaseModel):
+    """A document stored from an uploaded file (a JSON or JSON Lines file may hold several)."""
+
+    filename: str
+    id: int
+    chunks: int
+    status: Literal["created", "replaced", "unchanged"]
+
+
+class UploadError(BaseModel):
+    """An uploaded file that was not stored, and why."""
+
+    filename: str
+    error: str = Field(examples=["encrypted PDF: a password is needed to read it"])
+
+
+class UploadResult(BaseModel):
+    """What an upload stored; bad files are in `errors` and did not stop the others."""
+
+    documents: list[UploadedDocument]
+    errors: list[UploadError]
+
+
+def parse_upload_metadata(raw: str | None) -> dict[str, Any]:
+    """The `metadata` form field of an upload: a JSON object; ValueError says what is wrong."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except ValueError as e:
+        raise ValueError(f"metadata is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise ValueError('metadata must be a JSON object, e.g. {"team": "docs"}')
+    return _check_metadata(value)
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN/Infinity; PostgreSQL jsonb does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# -- documents by external id -----------------------------------------------------------------
+
+
+class ExternalIdLookup(BaseModel):
+    """Body of `POST .../documents/lookup`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
+
+
+class DocumentDetails(BaseModel):
+    """Documents with their text, in the order asked; ids that match nothing are left out."""
+
+    documents: list[DocumentDetail]
+
+
+# -- embeddings (OpenAI-compatible) -----------------------------------------------------------
+
+MAX_EMBEDDING_INPUTS = MAX_BATCH_DOCUMENTS
+# About OpenAI's 8,191-token input limit in characters; the model reads only its first tokens.
+MAX_EMBEDDING_INPUT_CHARS = 32_000
+
+EmbeddingInput = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_EMBEDDING_INPUT_CHARS),
+    AfterValidator(lambda v: _storable(v, "input")),
+]
+
+
+class EmbeddingRequest(BaseModel):
+    """Body of `POST /v1/embeddings`, as OpenAI's embeddings API takes it (texts only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: EmbeddingInput | list[EmbeddingInput] = Field(
+        description=f"A text, or up to {MAX_EMBEDDING_INPUTS:,} texts",
+        examples=[["PostgreSQL is a database.", "pgvector adds vectors"]],
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The server's built-in model (its name, or the `PGSEARCH_EMBEDDING_MODEL` "
+        "value); omitted = that model",
+        examples=["minilm"],
+    )
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float", description="`base64`: little-endian float32 bytes, base64-encoded"
+    )
+    dimensions: int | None = Field(
+        default=None, ge=1, description="Must be the model's dimension if given"
+    )
+    user: str | None = Field(default=None, max_length=256, description="Accepted and ignored")
+
+    @field_validator("input")
+    @classmethod
+    def _input_count(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not 1 <= len(v) <= MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"input must hold 1 to {MAX_EMBEDDING_INPUTS:,} texts, not {len(v)}")
+        return v
+
+    @property
+    def texts(self) -> list[str]:
+        """The input as a list."""
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class EmbeddingData(BaseModel):
+    """One input's vector."""
+
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class EmbeddingUsage(BaseModel):
+    """Input size; pgsearch counts whitespace-separated words, not the model's tokens."""
+
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    """Body of a `POST /v1/embeddings` answer: one vector per input, in input order."""
+
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str = Field(examples=["all-MiniLM-L6-v2-int8"])
+    usage: EmbeddingUsage
+
+
+# -- who is calling -------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    """Body of `GET /me`: who the request's key belongs to."""
+
+    auth: bool = Field(description="Whether API keys are required (`PGSEARCH_ADMIN_KEY` set)")
+    admin: bool = Field(description="The admin key (or anyone, with auth off)")
+    user_id: int | None = Field(default=None, description="The user a user key belongs to")

@@ -107,3 +107,21 @@ def test_slow_starting_workers_are_not_killed(tmp_path: Path) -> None:
     finally:
         out = stop_serve(proc)
     assert "died" not in out, out
+
+
+def test_client_halves_a_batch_the_server_finds_too_large(small_limit_server: str) -> None:
+    from pgsearch.client import Client, PayloadTooLarge
+
+    with Client(small_limit_server) as pg:
+        uid = pg.create_user("halves").id
+        sizes: list[int] = []
+        pg.http.event_hooks["request"].append(
+            lambda r: sizes.append(len(r.content)) if r.url.path.endswith("/batch") else None
+        )
+        docs = [{"text": f"{i} " + "x" * 600} for i in range(8)]  # ~5 KB in one batch
+        result = pg.create_documents(uid, docs)
+        assert result.inserted == 8
+        assert sizes[0] > LIMIT and all(s <= LIMIT for s in sizes[1:]), sizes
+        with pytest.raises(PayloadTooLarge) as raised:
+            pg.create_document(uid, "x" * LIMIT)
+        assert "PGSEARCH_MAX_BODY_BYTES" in raised.value.message

@@ -9,7 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from pgsearch.api.deps import db_session, read_session
-from pgsearch.api.routes import documents, health, keys, search, users
+from pgsearch.api.routes import documents, embeddings, health, keys, search, users
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -21,14 +21,24 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def test_each_route_takes_one_kind_of_session() -> None:
     reads = writes = 0
-    routers = (documents.router, health.router, keys.router, search.router, users.router)
+    routers = (
+        documents.router,
+        embeddings.router,
+        health.router,
+        keys.router,
+        search.router,
+        users.router,
+    )
     for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute):
             continue
         calls = set(_calls(route.dependant))
         # Both would hold two pooled connections for one request.
         assert not {db_session, read_session} <= calls, route.path
-        reads_only = route.methods == {"GET"} or route.path.endswith("/search")
+        # POSTs whose body is a question, not a change.
+        reads_only = route.methods == {"GET"} or route.path.endswith(
+            ("/search", "/lookup", "/embeddings")
+        )
         if read_session in calls or db_session in calls:
             expected = read_session if reads_only else db_session
             assert expected in calls, (route.path, route.methods)

@@ -49,8 +49,25 @@ def test_iter_files_walks_folders_sorted_and_skips_hidden(tmp_path: Path) -> Non
         ".git/config.txt", "sub/.cache/y.md", "notes.jsonl", "README",
     ]:  # fmt: skip
         write(tmp_path / name, "x")
-    found = [p.relative_to(tmp_path).as_posix() for p in iter_files([tmp_path])]
-    assert found == ["a.txt", "b.md", "notes.jsonl", "sub/a.JSON", "sub/z.html", "sub/deeper/x.rst"]
+    write(tmp_path / "logo.png", "x")
+    write(tmp_path / "sub/blob", b"\x00\x01")
+    write(tmp_path / "sub/latin1", "Café".encode("latin-1"))
+    skipped: list[tuple[str, str]] = []
+    found = [
+        p.relative_to(tmp_path).as_posix()
+        for p in iter_files(
+            [tmp_path], on_skip=lambda p, r: skipped.append((p.relative_to(tmp_path).as_posix(), r))
+        )
+    ]
+    assert found == [
+        "README", "a.txt", "b.md", "c.pdf", "notes.jsonl", "sub/a.JSON", "sub/z.html",
+        "sub/deeper/x.rst",
+    ]  # fmt: skip
+    assert skipped == [
+        ("logo.png", "unsupported .png"),
+        ("sub/blob", "binary"),
+        ("sub/latin1", "not UTF-8"),
+    ]
 
 
 def test_iter_files_yields_named_files_as_given(tmp_path: Path) -> None:
@@ -62,10 +79,13 @@ def test_iter_files_yields_named_files_as_given(tmp_path: Path) -> None:
 
 
 def test_iter_files_rejects_unsupported_named_file(tmp_path: Path) -> None:
-    pdf = write(tmp_path / "paper.pdf", "x")
-    with pytest.raises(FileParseError, match=r"paper\.pdf: unsupported file type '\.pdf'") as info:
-        list(iter_files([pdf]))
-    assert info.value.path == pdf
+    png = write(tmp_path / "logo.png", "x")
+    with pytest.raises(FileParseError, match=r"logo\.png: unsupported file type '\.png'") as info:
+        list(iter_files([png]))
+    assert info.value.path == png
+    blob = write(tmp_path / "blob", b"\x7fELF\x00")
+    with pytest.raises(FileParseError, match=r"blob: binary file"):
+        list(iter_files([blob]))
 
 
 def test_iter_files_rejects_missing_path(tmp_path: Path) -> None:
@@ -141,7 +161,7 @@ def test_nul_bytes(tmp_path: Path) -> None:
 
 def test_size_cap(tmp_path: Path) -> None:
     path = write(tmp_path / "big.txt", "x" * 2048)
-    assert parse_error(path, max_bytes=1024).reason == "file is larger than the 1 KB limit"
+    assert parse_error(path, max_bytes=1024).reason == "file is 2 KB, larger than the 1 KB limit"
     assert parse_file(path, max_bytes=2048)[0].text == "x" * 2048
 
 

@@ -18,7 +18,7 @@ from pgsearch import __version__, db
 from pgsearch.api.deps import reject_unknown_query_params
 from pgsearch.api.errors import install_error_handlers
 from pgsearch.api.limits import BodySizeLimit
-from pgsearch.api.routes import documents, health, keys, search, users
+from pgsearch.api.routes import documents, embeddings, files, health, keys, me, search, ui, users
 from pgsearch.config import get_settings
 from pgsearch.embedded import database_running
 from pgsearch.embedding import get_embedder
@@ -87,6 +87,10 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(documents.router)
+    app.include_router(files.router)
     app.include_router(search.router)
     app.include_router(keys.router)
+    app.include_router(embeddings.router)
+    app.include_router(me.router)
+    ui.install(app)
     return app

@@ -137,6 +137,14 @@ def user_document(session: Session, user_id: int, document_id: int) -> Document 
     )
 
 
+def by_external_ids(session: Session, user_id: int, external_ids: Sequence[str]) -> list[Document]:
+    """The user's documents with these external ids (any order)."""
+    stmt = select(Document).where(
+        Document.user_id == user_id, Document.external_id.in_(external_ids)
+    )
+    return list(session.scalars(stmt))
+
+
 def document_page(
     session: Session, user_id: int, *, after: int, limit: int, where: ColumnElement[bool]
 ) -> list[Document]:

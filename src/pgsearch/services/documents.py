@@ -310,7 +310,24 @@ def delete_document(session: Session, *, user_id: int, document_id: int) -> None
     session.flush()
 
 
-def delete_documents(session: Session, *, user_id: int, filter_spec: dict[str, Any]) -> int:
-    """Delete the user's documents whose metadata match `filter_spec`; returns how many."""
+def delete_documents(
+    session: Session,
+    *,
+    user_id: int,
+    filter_spec: dict[str, Any] | None = None,
+    external_ids: Sequence[str] | None = None,
+) -> int:
+    """Delete the user's documents whose metadata match `filter_spec`, or with these
+    `external_ids`; returns how many."""
     lock_user(session, user_id)
-    return repo.delete_where(session, user_id, _filter(filter_spec))
+    where = _filter(filter_spec) if external_ids is None else Document.external_id.in_(external_ids)
+    return repo.delete_where(session, user_id, where)
+
+
+def documents_by_external_ids(
+    session: Session, *, user_id: int, external_ids: Sequence[str]
+) -> list[Document]:
+    """The user's documents with these external ids, in that order (missing ones left out)."""
+    get_user(session, user_id)
+    found = {d.external_id: d for d in repo.by_external_ids(session, user_id, external_ids)}
+    return [found[e] for e in dict.fromkeys(external_ids) if e in found]

@@ -20,6 +20,7 @@ from pgsearch.search.bm25 import Bm25Params
 from pgsearch.search.filters import compile_filter_params
 from pgsearch.search.params import FusionParams
 from pgsearch.services.documents import check_vector
+from pgsearch.services.highlight import add_highlights
 from pgsearch.services.users import get_user
 
 # Candidate chunks a widened search may rank before it settles for fewer than k documents.
@@ -111,6 +112,8 @@ def search(
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits:
         get_user(session, user_id)
+    elif request.highlight and request.query is not None:
+        add_highlights(conn, hits, user_id=user_id, query=request.query)
     return SearchResponse(results=hits, mode=mode, model=model)
 
 

@@ -23,8 +23,10 @@ from pgsearch.schemas import (
     DocumentBatch,
     DocumentCreate,
     DocumentDetail,
+    DocumentDetails,
     DocumentPage,
     DocumentRead,
+    ExternalIdLookup,
 )
 from pgsearch.search.filters import parse_filter_json
 from pgsearch.services import documents
@@ -95,10 +97,23 @@ def list_documents(
 
 @router.post("/delete", response_model=DeleteResult)
 def delete_by_filter(db: SessionDep, user_id: OwnUserId, body: DeleteByFilter) -> DeleteResult:
-    """Delete every document of the user whose metadata match `filter`."""
+    """Delete every document of the user whose metadata match `filter`, or with one of the
+    `external_ids` (ids that match nothing are not an error)."""
     return DeleteResult(
-        deleted=documents.delete_documents(db, user_id=user_id, filter_spec=body.filter)
+        deleted=documents.delete_documents(
+            db, user_id=user_id, filter_spec=body.filter, external_ids=body.external_ids
+        )
     )
+
+
+@router.post("/lookup", response_model=DocumentDetails)
+def lookup_documents(
+    db: ReadSessionDep, user_id: ReadOwnUserId, body: ExternalIdLookup
+) -> DocumentDetails:
+    """The documents with these external ids, with their text, in the order asked; ids that
+    match nothing are left out."""
+    found = documents.documents_by_external_ids(db, user_id=user_id, external_ids=body.external_ids)
+    return DocumentDetails(documents=[DocumentDetail.model_validate(d) for d in found])
 
 
 @router.get("/{document_id:int}", response_model=DocumentDetail)

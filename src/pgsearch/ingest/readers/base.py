@@ -55,6 +55,15 @@ def clean_title(title: str) -> str | None:
     return title[:TITLE_MAX_CHARS] or None
 
 
+def first_line_title(text: str) -> str | None:
+    """The first non-blank line, if short enough to be a title."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped:
+            return clean_title(stripped) if len(stripped) <= TITLE_MAX_CHARS else None
+    return None
+
+
 def whole_file(text: str, *, source: str, fmt: str, title: str | None) -> list[ParsedDocument]:
     """The file as one document, identified by its source name."""
     metadata: dict[str, Any] = {"source": source, "format": fmt}

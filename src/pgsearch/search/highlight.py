@@ -1,0 +1,73 @@
+"""Highlighted excerpts of search results: `ts_headline` over the result chunks only.
+
+A separate statement from the ranking one: it runs on the k chunks a search returned, so the
+search's own SQL and cost stay as they are when no highlight is asked for.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, Select, Text, bindparam, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY
+
+from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk
+
+# Private-use characters: no text means anything by them, and they are removed from the text
+# before marking, so a client can trust every marker to be one.
+START = "\ue000"
+STOP = "\ue001"
+# Up to 3 excerpts of 15–35 words around the matches; ShortWord=0 keeps short words ("Bob",
+# "A") at an excerpt's edges, which the default drops.
+OPTIONS = (
+    f'StartSel="{START}", StopSel="{STOP}", MaxWords=35, MinWords=15, MaxFragments=3, '
+    'ShortWord=0, FragmentDelimiter=" … "'
+)
+
+
+def _quoted(lexeme: Any) -> Any:
+    """A lexeme as a quoted tsquery operand (quotes and backslashes escaped)."""
+    escaped = func.replace(func.replace(lexeme, "\\", "\\\\"), "'", "''")
+    return literal("'") + escaped + literal("'")
+
+
+@cache
+def headline_statement() -> Select[Any]:
+    """`(document_id, highlight)` for the chunks `(document_ids[i], chunk_indexes[i])`.
+
+    The query's words are analysed as keyword search analyses them and OR-ed (BM25 matches any
+    of them); a query of stop words only marks nothing.
+    """
+    # English, like the chunk text below: ts_headline re-parses raw text, which neither CJK
+    # segmentation nor a per-document configuration reaches yet (see README "Languages").
+    config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
+    query = func.to_tsvector(config, bindparam("query", type_=Text))
+    lexemes = func.unnest(func.tsvector_to_array(query))
+    words = lexemes.table_valued("lexeme").render_derived()
+    any_word = (
+        select(cast(func.coalesce(func.string_agg(_quoted(words.c.lexeme), " | "), ""), TSQUERY))
+        .select_from(words)
+        .scalar_subquery()
+    )
+    wanted = (
+        func.unnest(
+            bindparam("document_ids", type_=ARRAY(BigInteger)),
+            bindparam("chunk_indexes", type_=ARRAY(Integer)),
+        )
+        .table_valued("document_id", "chunk_index")
+        .render_derived()
+    )
+    text = func.translate(Chunk.text, START + STOP, "")
+    return (
+        select(
+            Chunk.document_id,
+            func.ts_headline(config, text, any_word, OPTIONS).label("highlight"),
+        )
+        .join(
+            wanted,
+            (Chunk.document_id == wanted.c.document_id)
+            & (Chunk.chunk_index == wanted.c.chunk_index),
+        )
+        .where(Chunk.user_id == bindparam("user_id", type_=Integer))
+    )
