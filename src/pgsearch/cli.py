@@ -30,7 +30,7 @@ from rich.table import Table
 from pgsearch import db
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import bin_path, database_running
-from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.embedding import Embedder, for_queries, get_embedder
 from pgsearch.errors import InvalidInput, PgsearchError, UserNotFound
 from pgsearch.ingest.discovery import iter_files
 from pgsearch.ingest.files import FileParseError
@@ -389,7 +389,7 @@ def search_command(
                 session,
                 user_id=user,
                 request=request,
-                embedder=embedder(),
+                embedder=for_queries(embedder()),
             )
     if not response.results:
         console.print("no results")

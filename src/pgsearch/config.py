@@ -15,7 +15,7 @@ from sqlalchemy import URL
 
 SSLMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 # The built-in embedding models (pgsearch.embedding registers one backend per name).
-EmbeddingModel = Literal["minilm", "wordllama"]
+EmbeddingModel = Literal["minilm", "wordllama", "e5-multilingual"]
 
 # Unix socket paths are limited to ~107 bytes, so the embedded server's socket lives in a short,
 # private directory under the temp dir, named after the data dir it belongs to.

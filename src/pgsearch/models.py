@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -29,11 +28,11 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Full-text configuration of the generated `tsv` column (stemming for English; other languages
-# still match on exact words).
+# Text search configuration of English, and of every chunk stored before languages existed
+# (chunks get their document's analyzer: see pgsearch/analysis).
 TEXT_SEARCH_CONFIG = "english"
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -60,6 +59,8 @@ class User(Base):
     # Same shape as the textbook table, so a database made by its create_all is adopted as is.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
+    # Language of the user's documents when a document says none (None: detected).
+    language: Mapped[str | None] = mapped_column(Text)
 
 
 class Document(Base):
@@ -87,6 +88,8 @@ class Document(Base):
         "metadata", JSONB, server_default=sql_text("'{}'::jsonb")
     )
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The language code whose analyzer made its chunks' `tsv` (pgsearch.analysis).
+    language: Mapped[str] = mapped_column(Text, server_default="en")
     chunk_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -109,11 +112,10 @@ class Chunk(Base):
     # The dimension is the embedding model's, set when the model is first recorded (and by
     # `reembed`), together with HNSW_INDEX: see services/index.py.
     embedding: Mapped[Any] = mapped_column(Vector())
-    # The text analysis of keyword search: BM25 postings are made from these lexemes (see
-    # search/bm25.py), and queries are analysed with the same configuration.
-    tsv: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed(f"to_tsvector('{TEXT_SEARCH_CONFIG}', text)", persisted=True)
-    )
+    # The text analysis of keyword search, made at ingest by the document's analyzer
+    # (pgsearch.analysis); BM25 postings are made from these lexemes (search/bm25.py). A row
+    # inserted without it gets the English analysis (a trigger, migration 0006).
+    tsv: Mapped[Any] = mapped_column(TSVECTOR, nullable=False)
 
 
 # The one definition of the vector index. HNSW needs a fixed dimension, so it is created with
@@ -180,6 +182,22 @@ Index(
     bm25_postings.c.impact.desc(),
     postgresql_include=["chunk_id", "tf", "length"],
 )
+
+
+class UserAnalyzer(Base):
+    """An analyzer some of a user's chunks were made with: queries are analysed with each.
+
+    Added at ingest, never removed but with the user: a stale row costs a query one more
+    analysis, never a result.
+    """
+
+    __tablename__ = "user_analyzers"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    analyzer: Mapped[str] = mapped_column(Text, primary_key=True)
+    config: Mapped[str] = mapped_column(REGCONFIG)
 
 
 class IndexConfig(Base):

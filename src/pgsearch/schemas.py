@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from pgsearch.analysis.languages import SUPPORTED, parse_language
 from pgsearch.jsontypes import unstorable, unstorable_in
 
 
@@ -34,6 +35,15 @@ def _storable(value: str, what: str) -> str:
         raise ValueError(f"{what} contains {problem}, which PostgreSQL cannot store")
     return value
 
+
+Language = Annotated[
+    str,
+    AfterValidator(parse_language),
+    Field(
+        description=f"ISO 639-1 code of a supported language: {', '.join(SUPPORTED)}",
+        examples=["ko"],
+    ),
+]
 
 UserName = Annotated[
     str,
@@ -73,6 +83,9 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: UserName
+    language: Language | None = Field(
+        default=None, description="Language of documents that say none (default: detected)"
+    )
 
 
 class UserUpdate(BaseModel):
@@ -81,6 +94,9 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: UserName | None = None
+    language: Language | None = Field(
+        default=None, description="Default language of documents; `null` clears it (detected)"
+    )
 
 
 class UserRead(BaseModel):
@@ -90,6 +106,7 @@ class UserRead(BaseModel):
 
     id: int
     name: str
+    language: str | None = None
 
 
 class Health(BaseModel):
@@ -172,6 +189,11 @@ class DocumentCreate(BaseModel):
         max_length=MAX_CHUNKS_PER_DOCUMENT,
         description="Optional: your own chunks with embeddings (then `text` is stored as is)",
     )
+    language: Language | None = Field(
+        default=None,
+        description="Language of the text; else metadata `language`/`lang`, the user's "
+        "default, or detected",
+    )
 
     @field_validator("text")
     @classmethod
@@ -207,6 +229,7 @@ class DocumentRead(BaseModel):
     id: int
     external_id: str | None
     chunk_count: int
+    language: str
     metadata: dict[str, Any] = Field(validation_alias="meta")
     created_at: datetime
     updated_at: datetime
@@ -275,6 +298,11 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=100)
     mode: SearchMode = "hybrid"
     filter: dict[str, Any] | None = Field(default=None, examples=[{"lang": "en"}])
+    language: Language | None = Field(
+        default=None,
+        description="Also analyse the query as this language (it always is as every language "
+        "of the user's documents)",
+    )
     highlight: bool = Field(
         default=False,
         description="Add to each result a `highlight`: an excerpt of its chunk with the query's "

@@ -128,3 +128,98 @@ def test_vectors_stay_in_the_row(fresh_engine: Engine) -> None:
         options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'chunks'"))
     assert storage == "m"  # MAIN: inline unless the row cannot fit a page
     assert "autovacuum_analyze_scale_factor=0.02" in options
+
+
+def _tsvs(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT d.external_id, c.tsv::text FROM chunks c"
+                " JOIN documents d ON d.id = c.document_id"
+            )
+        ).all()
+    return {str(k): str(v) for k, v in rows}
+
+
+def _postings_match_tsv(engine: Engine) -> bool:
+    """BM25 postings are exactly the chunks' lexemes (as tests/db/test_bm25.py recounts)."""
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT chunk_id, term, tf FROM bm25_postings ORDER BY 1, 2")
+        ).all()
+        recount = conn.execute(
+            text(
+                "SELECT c.id, hashtextextended(u.lexeme, 0), cardinality(u.positions)"
+                " FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u ORDER BY 1, 2"
+            )
+        ).all()
+    return stored == recount
+
+
+def test_languages_migration_keeps_english_rows_and_round_trips(fresh_engine: Engine) -> None:
+    embedder = get_embedder("minilm")
+    with fresh_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0005")
+        conn.execute(text("INSERT INTO users (name) VALUES ('old')"))
+        conn.execute(
+            text(
+                "INSERT INTO documents (user_id, external_id, text, content_hash, chunk_count)"
+                " VALUES (1, 'old', 'Running databases', 'h', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO chunks (document_id, user_id, chunk_index, text, embedding)"
+                " VALUES (1, 1, 0, 'Running databases', :v)"
+            ),
+            {"v": str(unit(1))},
+        )
+    before = _tsvs(fresh_engine)
+    assert before == {"old": "'databas':2 'run':1"}
+
+    db.init_database(engine=fresh_engine, echo=lambda _: None)
+    assert _tsvs(fresh_engine) == before  # existing rows keep the English analysis
+    with fresh_engine.connect() as conn:
+        assert conn.scalar(text("SELECT language FROM documents")) == "en"
+        assert conn.execute(text("SELECT user_id, analyzer FROM user_analyzers")).all() == [
+            (1, "english")
+        ]
+
+    def keyword(query: str) -> list[str]:
+        with Session(fresh_engine) as session:
+            request = SearchRequest(query=query, mode="keyword", k=10)
+            hits = search(session, user_id=1, request=request, embedder=embedder).results
+        return sorted(hit.external_id or "" for hit in hits)
+
+    assert keyword("database") == ["old"]
+    with Session(fresh_engine) as session, session.begin():
+        doc = DocumentCreate(
+            text="데이터베이스를 백업한다",
+            external_id="ko",
+            chunks=[{"text": "데이터베이스를 백업한다", "embedding": unit(2)}],
+        )
+        store_documents(session, user_id=1, docs=[doc], embedder=embedder, dim=DIM)
+    assert keyword("데이터베이스") == ["ko"]
+    assert _postings_match_tsv(fresh_engine)
+
+    # Down: every chunk analysed as English again, postings re-made for the Korean one.
+    with fresh_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+    assert _tsvs(fresh_engine) == before | {"ko": "'데이터베이스를':1 '백업한다':2"}
+    assert _postings_match_tsv(fresh_engine)
+    with fresh_engine.connect() as conn:
+        assert (
+            conn.scalar(
+                text(
+                    "SELECT attgenerated FROM pg_attribute WHERE attrelid ="
+                    " 'chunks'::regclass AND attname = 'tsv'"
+                )
+            )
+            == "s"
+        )
+
+    with fresh_engine.begin() as conn:
+        assert upgrade_to_head(conn) == head_revision()
+    assert keyword("database") == ["old"]
+    assert keyword("데이터베이스를") == ["ko"]  # as English sees it, until stored again
+    assert _postings_match_tsv(fresh_engine)

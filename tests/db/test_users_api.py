@@ -17,8 +17,8 @@ def test_list_empty_then_create(client: TestClient) -> None:
     assert client.get("/users").json() == []
     r = client.post("/users", json={"name": "김철수"})
     assert r.status_code == 201
-    assert r.json() == {"id": 1, "name": "김철수"}
-    assert client.get("/users").json() == [{"id": 1, "name": "김철수"}]
+    assert r.json() == {"id": 1, "name": "김철수", "language": None}
+    assert client.get("/users").json() == [{"id": 1, "name": "김철수", "language": None}]
 
 
 def test_pagination(client: TestClient) -> None:
@@ -50,7 +50,7 @@ def test_bad_pagination(client: TestClient, params: dict[str, int | str]) -> Non
 
 def test_get_patch_delete(client: TestClient) -> None:
     uid = client.post("/users", json={"name": "a"}).json()["id"]
-    assert client.get(f"/users/{uid}").json() == {"id": uid, "name": "a"}
+    assert client.get(f"/users/{uid}").json() == {"id": uid, "name": "a", "language": None}
     r = client.patch(f"/users/{uid}", json={"name": "b"})
     assert r.status_code == 200 and r.json()["name"] == "b"
     assert client.patch(f"/users/{uid}", json={}).json()["name"] == "b"

@@ -13,22 +13,28 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from pgsearch.config import EmbeddingModel, Settings
 from pgsearch.embedding import (
     EMBEDDER_NAMES,
+    E5SmallEmbedder,
     Embedder,
     MiniLMEmbedder,
     ModelIntegrityError,
     WordLlamaEmbedder,
+    for_queries,
     get_embedder,
+    get_query_embedder,
 )
 from pgsearch.embedding import minilm as minilm_module
 from pgsearch.embedding import wordllama as wordllama_module
+from pgsearch.schemas import validation_message
 
 EXPECTED = {
     "minilm": ("all-MiniLM-L6-v2-int8", 384),
     "wordllama": ("wordllama-l2-supercat-256", 256),
+    "e5-multilingual": ("multilingual-e5-small-q4", 384),
 }
 TEXTS = [
     "PostgreSQL stores rows in heap pages.",
@@ -46,9 +52,11 @@ def embedder(request: pytest.FixtureRequest) -> Embedder:
     return get_embedder(name)
 
 
-def _fresh(name: str, **kwargs: Any) -> MiniLMEmbedder | WordLlamaEmbedder:
+def _fresh(name: str, **kwargs: Any) -> MiniLMEmbedder | WordLlamaEmbedder | E5SmallEmbedder:
     if name == "minilm":
         return MiniLMEmbedder(**kwargs)
+    if name == "e5-multilingual":
+        return E5SmallEmbedder(**kwargs)
     return WordLlamaEmbedder(**kwargs)
 
 
@@ -238,3 +246,60 @@ def test_wordllama_import_leaves_root_logging_alone() -> None:
         "assert not root.handlers and root.level == logging.WARNING, (root.handlers, root.level)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_e5_is_multilingual() -> None:
+    # The same sentence in Korean, German and Japanese is closer to its translations than to an
+    # unrelated sentence in the same language; MiniLM (English only) gets this wrong for Korean.
+    ko, de, ja, ko_other = get_embedder("e5-multilingual").embed(
+        [
+            "데이터베이스는 행을 디스크에 저장합니다.",
+            "Die Datenbank speichert Zeilen auf der Festplatte.",
+            "データベースは行をディスクに保存します。",
+            "고양이가 정원에서 햇볕을 쬐고 있습니다.",
+        ]
+    )
+    # e5 similarities crowd into 0.7-0.9, so the margins are small in absolute terms.
+    assert float(ko @ de) > float(ko @ ko_other) + 0.01
+    assert float(ko @ ja) > float(ko @ ko_other) + 0.01
+
+
+def test_e5_queries_get_the_query_side() -> None:
+    e5 = get_embedder("e5-multilingual")
+    query_side = for_queries(e5)
+    assert (query_side.name, query_side.dim) == (e5.name, e5.dim)
+    as_query = query_side.embed(["how are rows stored"])
+    assert float(as_query[0] @ e5.embed(["how are rows stored"])[0]) < 0.999
+    np.testing.assert_allclose(np.linalg.norm(as_query), 1.0, atol=1e-5)
+    # The API's query embedder and the CLI's both use the query side.
+    batched = get_query_embedder("e5-multilingual").embed(["how are rows stored"])
+    np.testing.assert_allclose(batched, as_query, atol=1e-6)
+    # Models without a query side embed queries like any text.
+    assert for_queries(get_embedder("minilm")) is get_embedder("minilm")
+    assert for_queries(query_side) is query_side
+
+
+def test_e5_texts_with_nul_and_long_texts() -> None:
+    e5 = get_embedder("e5-multilingual")
+    with_nul, spaced = e5.embed(["rows\0stored", "rows stored"])
+    np.testing.assert_allclose(with_nul, spaced, atol=1e-6)
+    # Past 512 tokens the engine averages windows instead of dropping the tail.
+    long_text = "Databases index rows so that lookups are fast. " * 80
+    with_tail, without_tail = e5.embed([long_text + "Bananas are yellow. " * 40, long_text])
+    assert float(with_tail @ without_tail) < 0.999
+
+
+def test_e5_rejects_a_tampered_model(tmp_path: Path) -> None:
+    fake = tmp_path / "e5-small-q4.bin"
+    fake.write_bytes(b"not the model")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        E5SmallEmbedder(model_path=fake).embed(["x"])
+
+
+def test_unknown_model_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGSEARCH_EMBEDDING_MODEL", "e5")
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(_env_file=None)
+    message = validation_message(excinfo.value)
+    assert message.startswith("embedding_model:")
+    assert all(f"'{name}'" in message for name in EMBEDDER_NAMES)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
-from pgsearch.evaluation import CorpusQuery, Scores, load_corpus, score_rankings
+from pgsearch.evaluation import CorpusQuery, Scores, load_corpus, multilingual, score_rankings
 from pgsearch.evaluation.debian import parse_translations, select_sample
 
 TRANSLATIONS = """\
@@ -71,3 +73,43 @@ def test_score_rankings() -> None:
     assert score_rankings(rankings, queries) == Scores(1 / 3, 1 / 3, (1 + 1 / 6) / 3)
     with pytest.raises(ValueError, match="one ranking per query"):
         score_rankings(rankings[:2], queries)
+
+
+@pytest.mark.parametrize("lang", multilingual.LANGUAGES)
+def test_shipped_multilingual_sets_are_consistent(lang: multilingual.Language) -> None:
+    corpus = multilingual.load(lang)
+    ids = [d.id for d in corpus.docs]
+    assert len(ids) == len(set(ids)) and ids == sorted(ids)
+    assert 500 <= len(ids) <= multilingual.N_DOCS
+    assert 250 <= len(corpus.queries) <= multilingual.N_QUERIES
+    text = {d.id: d.text for d in corpus.docs}
+    for q in corpus.queries:
+        assert q.text.casefold() not in text[q.relevant_id].casefold()
+    assert len({q.text.casefold() for q in corpus.queries}) == len(corpus.queries)
+    assert len({d.text for d in corpus.docs}) == len(ids)
+
+
+@pytest.mark.parametrize(
+    ("lang", "script"),
+    [("ko", ("HANGUL",)), ("ja", ("HIRAGANA", "KATAKANA")), ("zh", ("CJK",)), ("de", ("LATIN",))],
+)
+def test_multilingual_queries_are_written_in_their_language(
+    lang: str, script: tuple[str, ...]
+) -> None:
+    corpus = multilingual.load(lang)
+    letters = [ch for q in corpus.queries for ch in q.text if ch.isalpha()]
+    share = sum(unicodedata.name(ch, "").startswith(script) for ch in letters) / len(letters)
+    assert share > 0.3
+
+
+def test_multilingual_man_page_sets_answer_queries_with_man_pages() -> None:
+    corpus = multilingual.load("de")
+    kinds = {d.id: d.metadata["kind"] for d in corpus.docs}
+    assert all(kinds[q.relevant_id] == "manpage" for q in corpus.queries)
+    assert "package" in kinds.values()  # distractors
+    assert all(d.metadata["lang"] == "de" for d in corpus.docs)
+
+
+def test_unknown_multilingual_set_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown language 'xx'"):
+        multilingual.load("xx")

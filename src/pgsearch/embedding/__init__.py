@@ -5,18 +5,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from pgsearch.embedding.base import Embedder, ModelIntegrityError
+from pgsearch.embedding.base import Embedder, ModelIntegrityError, for_queries
 from pgsearch.embedding.batching import BatchingEmbedder
+from pgsearch.embedding.e5 import E5SmallEmbedder
 from pgsearch.embedding.minilm import MiniLMEmbedder
 from pgsearch.embedding.wordllama import WordLlamaEmbedder
 
 __all__ = [
     "BatchingEmbedder",
+    "E5SmallEmbedder",
     "EMBEDDER_NAMES",
     "Embedder",
     "MiniLMEmbedder",
     "ModelIntegrityError",
     "WordLlamaEmbedder",
+    "for_queries",
     "get_embedder",
     "get_query_embedder",
 ]
@@ -24,6 +27,7 @@ __all__ = [
 _FACTORIES: dict[str, Callable[[], Embedder]] = {
     "minilm": MiniLMEmbedder,
     "wordllama": WordLlamaEmbedder,
+    "e5-multilingual": E5SmallEmbedder,
 }
 EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
@@ -47,11 +51,11 @@ def get_embedder(name: str) -> Embedder:
 
 
 def get_query_embedder(name: str) -> BatchingEmbedder:
-    """`get_embedder(name)` for search queries: concurrent queries share one model run.
+    """`get_embedder(name)`'s query side: concurrent queries share one model run.
 
     Only queries: a query queued behind a large document batch would wait for all of it.
     """
-    embedder = get_embedder(name)
+    embedder = for_queries(get_embedder(name))
     with _instances_lock:
         batching = _query_instances.get(name)
         if batching is None:

@@ -34,6 +34,32 @@ class Embedder(Protocol):
         ...
 
 
+class QueryView:
+    """An embedder's query side: same name and dimension, `embed` runs its `embed_queries`."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.name = embedder.name
+        self.dim = embedder.dim
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed search queries into unit-length rows."""
+        embed_queries: Callable[[Sequence[str]], NDArray[np.float32]]
+        embed_queries = self.embedder.embed_queries  # type: ignore[attr-defined]
+        return embed_queries(texts)
+
+
+def for_queries(embedder: Embedder) -> Embedder:
+    """The embedder to use on search queries.
+
+    Models trained with different prefixes for queries and passages (e5) have an
+    `embed_queries` method; the others embed queries like any text.
+    """
+    if isinstance(embedder, QueryView) or not hasattr(embedder, "embed_queries"):
+        return embedder
+    return QueryView(embedder)
+
+
 def check_texts(texts: Sequence[str]) -> None:
     """Reject a bare str: it is a Sequence[str] and would be embedded character by character."""
     if isinstance(texts, str):

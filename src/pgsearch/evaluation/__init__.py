@@ -5,6 +5,9 @@ Each corpus is a `Corpus(docs, queries)`; every query has exactly one relevant d
   running interpreter; natural-language queries, where meaning matters more than words.
 - `debian`: Debian package descriptions (query = the one-line synopsis, document = the long
   description), shipped as a data file; names, identifiers and terms matter.
+- `multilingual`: one set per language (ko, ja, zh from translated Debian package descriptions;
+  de, fr, es from translated man pages; en, the English originals, as the reference), loaded with
+  `multilingual.load(lang)`.
 """
 
 from __future__ import annotations

