@@ -19,6 +19,8 @@ from pgsearch.models import Chunk, Document, User, UserAnalyzer
 # statement that makes each tsvector from the text its analyzer prepared. A COPY cannot compute
 # a column, and an INSERT from unnest()ed arrays took ~1 ms per chunk to receive its vector[]
 # parameter (bench/languages.py: 0.4x today's COPY for English; this way ~0.9x).
+# Safe behind a transaction-mode pooler: the table is made (if missing) in the same transaction
+# as the COPY and the INSERT that empties it, whichever server connection that transaction gets.
 _STAGE_CHUNKS = """
 CREATE TEMPORARY TABLE IF NOT EXISTS chunks_in (
     document_id int8, chunk_index int4, text text, embedding vector, config text, analysed text
