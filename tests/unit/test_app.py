@@ -50,3 +50,17 @@ def test_each_route_takes_one_kind_of_session() -> None:
     # The search runs on the event loop: no session (api/routes/search.py).
     (searching,) = [r for r in search.router.routes if isinstance(r, APIRoute)]
     assert read_connection in set(_calls(searching.dependant))
+
+
+def test_unknown_query_parameters_checked_on_routes_left_out_of_openapi() -> None:
+    from fastapi.testclient import TestClient
+
+    from pgsearch.api.app import create_app
+
+    app = create_app()
+    app.add_api_route("/hidden", lambda: {"ok": True}, include_in_schema=False)
+    client = TestClient(app)  # no `with`: no lifespan, no database
+    response = client.get("/hidden", params={"x": "1"})
+    assert response.status_code == 422
+    assert "unknown query parameter(s) 'x'" in response.json()["detail"]
+    assert client.get("/hidden").json() == {"ok": True}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,6 +15,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -200,15 +201,23 @@ async def connection_owned_user_id(principal: ConnectionPrincipalDep, user_id: U
 
 
 def _query_names(request: Request, route: APIRoute) -> frozenset[str]:
-    """The query parameters the operation documents (read from the app's OpenAPI, once)."""
+    """The query parameters the route and its dependencies declare (worked out once).
+
+    From the route itself, not the OpenAPI description: a route left out of it (the search
+    page's) is checked too.
+    """
     key = (route.path_format, request.method)
     names = _QUERY_NAMES.get(key)
     if names is None:
-        operation = request.app.openapi()["paths"][route.path_format][request.method.lower()]
-        params = operation.get("parameters", [])
-        names = frozenset(p["name"] for p in params if p["in"] == "query")
+        names = frozenset(_declared_query_names(route.dependant))
         _QUERY_NAMES[key] = names
     return names
+
+
+def _declared_query_names(dependant: Dependant) -> Iterator[str]:
+    yield from (p.alias for p in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _declared_query_names(sub)
 
 
 _QUERY_NAMES: dict[tuple[str, str], frozenset[str]] = {}
