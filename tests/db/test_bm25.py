@@ -345,6 +345,34 @@ def test_rescore_reads_the_query_terms_of_each_chunk(client: TestClient) -> None
         assert score == pytest.approx(expected[name], rel=1e-9), name
 
 
+def test_certified_top_k_is_exact_with_pruned_rescoring(client: TestClient) -> None:
+    """The first statement scores the best quarter of the chosen chunks, then only those of
+    the rest whose bound reaches the k-th document so far. Its certified top k is exact, also
+    when the best documents are not among the highest bounds."""
+    uid = make_user(client)
+    # "cat dog": documents with one word many times have the highest bounds (their high
+    # impact plus the cut of the other list), the "top" ones the highest scores.
+    docs = {f"top{i}": "cat cat cat dog dog dog" for i in range(3)}
+    docs |= {f"cats{i}": "cat cat cat cat cat cat" for i in range(6)}
+    docs |= {f"dogs{i}": "dog dog dog dog dog dog" for i in range(6)}
+    docs |= {f"mid{i}": "cat cat dog dog" + " filler" * (i % 3) for i in range(20)}
+    post_docs(client, uid, docs)
+    params = Bm25Params(per_term=12, rescore=24)
+    for query in ("cat dog", "cat"):
+        expected = okapi(words(docs), query.split())
+        with db.get_engine().connect() as conn:
+            rows = conn.execute(
+                query_sql.statement("keyword"),
+                query_sql.search_params(user_id=uid, k=3, query=query, bm25_params=params),
+            ).all()
+        assert rows and rows[0].complete, query
+        best = sorted(expected.values(), reverse=True)[:3]
+        assert [r.score for r in rows] == pytest.approx(best, rel=1e-9), query
+        for r in rows:
+            assert r.score == pytest.approx(expected[r.external_id], rel=1e-9)
+    assert {r.external_id for r in rows} <= {f"cats{i}" for i in range(6)}
+
+
 def long_documents(count: int, *, chunks: int, word: str) -> list[dict[str, Any]]:
     """Documents of many chunks each; chunk vectors and texts make a few documents dominate."""
     docs = []

@@ -231,8 +231,12 @@ def _query_lexemes() -> ScalarSelect[Any]:
     return select(func.tsvector_to_array(analyze(QUERY_TEXT))).scalar_subquery()
 
 
-def top_k(where: ColumnElement[bool] | None) -> TopK:
-    """Candidates from the top postings of each term, the best of them scored exactly."""
+def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
+    """Candidates from the top postings of each term, the best of them scored exactly.
+
+    `prune`: score the best quarter first; of the rest, only chunks whose bound reaches the
+    k-th document found so far (the others cannot be in the top k, certified or not).
+    """
     stats = _stats()
     terms = _query_terms(stats, cut=True)
     postings = (
@@ -260,10 +264,16 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         bounded = _with_document(select(b), b.c.chunk_id, where)
     bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
     chosen = (
-        select(bounds.c.chunk_id, bounds.c.length)
+        select(
+            bounds.c.chunk_id,
+            bounds.c.length,
+            bounds.c.bound,
+            func.row_number().over(order_by=bounds.c.bound.desc()).label("pos"),
+        )
         .order_by(bounds.c.bound.desc())
         .limit(RESCORE)
-        .subquery("chosen")
+        .cte("bm25_chosen")
+        .prefix_with("MATERIALIZED")
     )
     next_bound = (
         select(bounds.c.bound)
@@ -287,17 +297,41 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .join(terms, terms.c.term == held.c.term)
         .lateral("bm25_exact")
     )
-    scored = (
-        select(chosen.c.chunk_id, Chunk.document_id, exact.c.rank)
-        .select_from(chosen)
-        .join(Chunk, Chunk.id == chosen.c.chunk_id)
-        .join(exact, true())
-        .cte("keyword_candidates")
-        .prefix_with("MATERIALIZED")
-    )
-    outside = func.greatest(unseen, coalesce(next_bound, 0.0))
+
+    def rescored(which: ColumnElement[bool] | None) -> Select[Any]:
+        stmt = (
+            select(chosen.c.chunk_id, Chunk.document_id, exact.c.rank)
+            .select_from(chosen)
+            .join(Chunk, Chunk.id == chosen.c.chunk_id)
+            .join(exact, true())
+        )
+        return stmt if which is None else stmt.where(which)
+
     drift = select(stats.c.drift).scalar_subquery()
     same = select(stats.c.same_params).scalar_subquery()
+    if not prune:
+        scored = rescored(None).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    else:
+        first = rescored(chosen.c.pos <= RESCORE / 4).cte("bm25_first").prefix_with("MATERIALIZED")
+        per_doc = (
+            select(func.max(first.c.rank).label("rank"))
+            .group_by(first.c.document_id)
+            .subquery("bm25_first_docs")
+        )
+        kth = coalesce(
+            select(per_doc.c.rank)
+            .order_by(per_doc.c.rank.desc())
+            .offset(K - 1)
+            .limit(1)
+            .scalar_subquery(),
+            0.0,
+        )
+        # A chunk's exact score is at most drift x its bound (float rounding aside): below
+        # the k-th document already scored, it cannot enter the top k.
+        hopeless = and_(same, drift * chosen.c.bound * (1 + 1e-6) < kth)
+        rest = rescored(and_(chosen.c.pos > RESCORE / 4, ~coalesce(hopeless, False)))
+        scored = select(first).union_all(rest).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    outside = func.greatest(unseen, coalesce(next_bound, 0.0))
     matches = select(func.sum(terms.c.df)).scalar_subquery()
     return TopK(
         scored, _Certificate(outside=outside, drift=drift, same=same), matches > EXHAUSTIVE_MAX
