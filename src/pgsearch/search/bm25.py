@@ -71,7 +71,7 @@ class Bm25Params:
     b: float = 0.75
     # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
     per_term: int = 2000
-    rescore: int = 400
+    rescore: int = 600
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
     exact: bool = True
