@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     # Keyword search: always the exact BM25 top k (True), or the top postings' best k when they
     # cannot certify it (faster on large corpora; see README, Benchmarks).
     bm25_exact: bool = Field(default=True)
+    # ... made exact by scoring every match only when that reads at most this many postings
+    # (the query terms' document frequencies summed); above, the top postings' best k.
+    bm25_exhaustive_max: int = Field(default=20_000, ge=0)
 
 
 @lru_cache

@@ -300,6 +300,79 @@ def test_approximate_keyword_search_skips_the_fallback(client: TestClient) -> No
     assert len(approximate) == 3 and "both" not in {name for name, _ in approximate}
 
 
+def test_exhaustive_fallback_only_up_to_its_cost(client: TestClient) -> None:
+    """An uncertified top k is made exact when scoring every match reads at most
+    `exhaustive_max` postings (Σ df of the query's terms); above, it is returned as found,
+    with exact scores."""
+    uid = make_user(client)
+    docs = {f"c{i}": "cat " * (1 + i % 5) for i in range(20)}
+    docs |= {f"g{i}": "dog " * (1 + i % 3) for i in range(20)}
+    docs |= {"both": "cat dog"}
+    post_docs(client, uid, docs)
+    expected = okapi(words(docs), ["cat", "dog"])
+    matches = 2 * 21  # postings of "cat" and of "dog"
+    exact = sorted(expected.items(), key=lambda kv: -kv[1])[:3]
+    for exhaustive_max, certified_or_exhaustive in ((matches, True), (matches - 1, False)):
+        narrow = Bm25Params(per_term=2, rescore=4, exhaustive_max=exhaustive_max)
+        found = run_keyword(uid, "cat dog", k=3, params=narrow)
+        assert len(found) == 3
+        # Whatever was found carries its exact score.
+        assert [s for _, s in found] == pytest.approx([expected[n] for n, _ in found], rel=1e-9)
+        scores = [s for _, s in found]
+        assert (scores == pytest.approx([s for _, s in exact], rel=1e-9)) == certified_or_exhaustive
+        assert ("both" in {name for name, _ in found}) == certified_or_exhaustive
+
+
+def test_rescore_reads_the_query_terms_of_each_chunk(client: TestClient) -> None:
+    """The first statement's exact re-score takes each query term's tf from the chunk's own
+    lexemes, also for a term whose top postings it is missing from, and no other lexeme."""
+    uid = make_user(client)
+    # Two "dog" postings read: d1 and d2. The "cat" documents hold "dog" too (fewer times),
+    # and "bird", which must not count.
+    docs = {"d1": "dog dog dog", "d2": "dog dog"}
+    docs |= {f"c{i}": "cat " * (3 - i % 3) + "dog " + "bird " * i for i in range(6)}
+    post_docs(client, uid, docs)
+    expected = okapi(words(docs), ["cat", "dog"])
+    params = Bm25Params(per_term=2, rescore=10)
+    with db.get_engine().connect() as conn:
+        rows = conn.execute(
+            query_sql.statement("keyword"),
+            query_sql.search_params(user_id=uid, k=10, query="cat dog", bm25_params=params),
+        ).all()
+    found = {r.external_id: r.score for r in rows}
+    assert {"d1", "d2", "c0"} <= found.keys()  # c0: read for "cat" only
+    for name, score in found.items():
+        assert score == pytest.approx(expected[name], rel=1e-9), name
+
+
+def test_certified_top_k_is_exact_with_pruned_rescoring(client: TestClient) -> None:
+    """The first statement scores the best quarter of the chosen chunks, then only those of
+    the rest whose bound reaches the k-th document so far. Its certified top k is exact, also
+    when the best documents are not among the highest bounds."""
+    uid = make_user(client)
+    # "cat dog": documents with one word many times have the highest bounds (their high
+    # impact plus the cut of the other list), the "top" ones the highest scores.
+    docs = {f"top{i}": "cat cat cat dog dog dog" for i in range(3)}
+    docs |= {f"cats{i}": "cat cat cat cat cat cat" for i in range(6)}
+    docs |= {f"dogs{i}": "dog dog dog dog dog dog" for i in range(6)}
+    docs |= {f"mid{i}": "cat cat dog dog" + " filler" * (i % 3) for i in range(20)}
+    post_docs(client, uid, docs)
+    params = Bm25Params(per_term=12, rescore=24)
+    for query in ("cat dog", "cat"):
+        expected = okapi(words(docs), query.split())
+        with db.get_engine().connect() as conn:
+            rows = conn.execute(
+                query_sql.statement("keyword"),
+                query_sql.search_params(user_id=uid, k=3, query=query, bm25_params=params),
+            ).all()
+        assert rows and rows[0].complete, query
+        best = sorted(expected.values(), reverse=True)[:3]
+        assert [r.score for r in rows] == pytest.approx(best, rel=1e-9), query
+        for r in rows:
+            assert r.score == pytest.approx(expected[r.external_id], rel=1e-9)
+    assert {r.external_id for r in rows} <= {f"cats{i}" for i in range(6)}
+
+
 def long_documents(count: int, *, chunks: int, word: str) -> list[dict[str, Any]]:
     """Documents of many chunks each; chunk vectors and texts make a few documents dominate."""
     docs = []

@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -63,6 +64,7 @@ K1 = bindparam("bm25_k1", type_=Double)
 B = bindparam("bm25_b", type_=Double)
 PER_TERM = bindparam("bm25_per_term", type_=Integer)
 RESCORE = bindparam("bm25_rescore", type_=Integer)
+EXHAUSTIVE_MAX = bindparam("bm25_exhaustive_max", type_=Integer)
 
 P = bm25_postings.c
 
@@ -79,11 +81,14 @@ class Bm25Params:
     k1: float = 1.2
     b: float = 0.75
     # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
-    per_term: int = 1000
-    rescore: int = 200
+    per_term: int = 2000
+    rescore: int = 600
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
     exact: bool = True
+    # With `exact`, scoring every chunk that holds a query term reads the postings of every
+    # query term (Σ df); above this many, an uncertified top k is returned as it is.
+    exhaustive_max: int = 20_000
 
     def for_fusion(self) -> Bm25Params:
         """Smaller sizes for hybrid search, whose fusion reads only BM25's best documents
@@ -96,9 +101,14 @@ class Bm25Params:
 
     @classmethod
     def from_settings(cls) -> Bm25Params:
-        """k1 and b as configured (`PGSEARCH_BM25_K1`, `PGSEARCH_BM25_B`)."""
+        """k1, b and exactness as configured (`PGSEARCH_BM25_*`)."""
         settings = get_settings()
-        return cls(k1=settings.bm25_k1, b=settings.bm25_b, exact=settings.bm25_exact)
+        return cls(
+            k1=settings.bm25_k1,
+            b=settings.bm25_b,
+            exact=settings.bm25_exact,
+            exhaustive_max=settings.bm25_exhaustive_max,
+        )
 
     def params(self) -> dict[str, Any]:
         """Values for the bound parameters of the statements here."""
@@ -107,15 +117,14 @@ class Bm25Params:
             "bm25_b": self.b,
             "bm25_per_term": self.per_term,
             "bm25_rescore": self.rescore,
+            "bm25_exhaustive_max": self.exhaustive_max if self.exact else 0,
         }
 
 
-def analyze() -> FromClause:
-    """The query's terms (`term`, `tf`): its text analysed by every analyzer the user's chunks
-    were made with (`user_analyzers`) and by the request's language, if any.
+def _analysed() -> FromClause:
+    """The query's text analysed (`tsv`) by every analyzer the user's chunks were made with
+    (`user_analyzers`) and by the request's language, if any.
 
-    Terms are hashed lexemes, so the terms of different analyzers mix in one BM25 query: a
-    collection in several languages loses no documents to a wrong guess of the query's.
     Python prepares the text (`query_params`); a CJK analyzer reads its segmented form.
     """
     used = select(UserAnalyzer.analyzer, UserAnalyzer.config).where(UserAnalyzer.user_id == USER_ID)
@@ -127,8 +136,18 @@ def analyze() -> FromClause:
         *((analyzers.c.analyzer == name, coalesce(form, QUERY_TEXT)) for name, form in _FORMS),
         else_=QUERY_TEXT,
     )
-    terms = func.bm25_terms(func.to_tsvector(analyzers.c.config, text)).table_valued("term", "tf")
-    return select(terms.c.term, terms.c.tf).select_from(analyzers).join(terms, true()).subquery()
+    return select(func.to_tsvector(analyzers.c.config, text).label("tsv")).subquery("analysed")
+
+
+def analyze() -> FromClause:
+    """The query's terms (`term`, `tf`), of all its analyses (`_analysed`).
+
+    Terms are hashed lexemes, so the terms of different analyzers mix in one BM25 query: a
+    collection in several languages loses no documents to a wrong guess of the query's.
+    """
+    analysed = _analysed()
+    terms = func.bm25_terms(analysed.c.tsv).table_valued("term", "tf")
+    return select(terms.c.term, terms.c.tf).select_from(analysed).join(terms, true()).subquery()
 
 
 def query_params(query: str | None, language: str | None = None) -> dict[str, Any]:
@@ -150,7 +169,9 @@ def _stats() -> CTE:
     return (
         select(
             cast(s.chunks, Double).label("n"),
-            avgdl.label("avgdl"),
+            # tf·(k1+1) / (tf + k1·(1 − b + b·length/avgdl)) as tf·(k1+1) / (tf + norm0 + norm1·l)
+            (K1 * (1 - B)).label("norm0"),
+            (K1 * B / avgdl).label("norm1"),
             # Impacts made with a smaller avgdl are at most avgdl/impact_avgdl times too small.
             func.greatest(1.0, avgdl / func.nullif(s.impact_avgdl, 0)).label("drift"),
             and_(s.k1 == K1, s.b == B).label("same_params"),
@@ -160,8 +181,15 @@ def _stats() -> CTE:
     )
 
 
-def _query_terms(stats: CTE) -> CTE:
-    """The query's distinct terms that occur in the user's chunks, with their IDF."""
+def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
+    """The query's distinct terms that occur in the user's chunks: their IDF `w`, and what
+    scoring a posting needs (`wa`, `norm0`, `norm1`: see `_score`), so that no per-posting join
+    with the statistics is needed.
+
+    `cut`: also whether the term's list is longer than `per_term` (`cut`), and then `w` times
+    its per_term-th best impact (`cutw`): what a chunk missing from its top postings can at
+    most get from it (0 when the list is read to its end).
+    """
     terms = analyze()
     # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
     # user's terms (the planner cannot tell how few terms a query has).
@@ -172,8 +200,30 @@ def _query_terms(stats: CTE) -> CTE:
     )
     found = select(terms.c.term, cast(df_of, Double).label("df")).distinct().subquery("query_df")
     idf = func.ln(1 + (stats.c.n - found.c.df + 0.5) / (found.c.df + 0.5))
+    columns: list[Any] = [
+        found.c.term,
+        found.c.df,
+        idf.label("w"),
+        (idf * (K1 + 1)).label("wa"),
+        stats.c.norm0,
+        stats.c.norm1,
+    ]
+    if cut:
+        nth = (
+            select(P.impact)
+            .where(P.user_id == USER_ID, P.term == found.c.term)
+            .order_by(P.impact.desc())
+            .offset(PER_TERM - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        is_cut = found.c.df > PER_TERM
+        columns += [
+            is_cut.label("cut"),
+            case((is_cut, idf * nth), else_=0.0).label("cutw"),
+        ]
     return (
-        select(found.c.term, idf.label("w"))
+        select(*columns)
         .select_from(found)
         .join(stats, true())
         .where(found.c.df.is_not(None))
@@ -182,11 +232,9 @@ def _query_terms(stats: CTE) -> CTE:
     )
 
 
-def _exact(
-    stats: CTE, tf: ColumnElement[Any] = P.tf, length: ColumnElement[Any] = P.length
-) -> ColumnElement[Any]:
-    """A posting's BM25 weight with the current statistics and parameters (IDF aside)."""
-    return tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / stats.c.avgdl))
+def _score(terms: CTE, tf: ColumnElement[Any], length: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A posting's exact BM25 weight (IDF included) with the current statistics and k1, b."""
+    return terms.c.wa * tf / (tf + terms.c.norm0 + terms.c.norm1 * length)
 
 
 def _with_document(
@@ -221,74 +269,66 @@ class TopK:
     candidates: CTE
     # SQL for "these candidates hold the exact top k documents" given the document ranking.
     certified: Any
+    # SQL: whether scoring every match instead would read more than `exhaustive_max` postings.
+    costly: ColumnElement[bool]
 
 
-def top_k(where: ColumnElement[bool] | None) -> TopK:
-    """Candidates from the top postings of each term, the best of them scored exactly."""
+def _query_lexemes() -> ScalarSelect[Any]:
+    """The query's lexemes (text), to pick them out of a chunk's `tsv`."""
+    analysed = _analysed()
+    lexemes = func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme")
+    return (
+        select(func.array_agg(lexemes.c.lexeme))
+        .select_from(analysed)
+        .join(lexemes, true())
+        .scalar_subquery()
+    )
+
+
+def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
+    """Candidates from the top postings of each term, the best of them scored exactly.
+
+    `prune`: score the best quarter first; of the rest, only chunks whose bound reaches the
+    k-th document found so far (the others cannot be in the top k, certified or not).
+    """
     stats = _stats()
-    terms = _query_terms(stats)
+    terms = _query_terms(stats, cut=True)
     postings = (
-        select(P.chunk_id, P.impact, P.tf, P.length)  # all in the index: an index-only scan
+        select(P.chunk_id, P.impact, P.length)  # all in the index: an index-only scan
         .where(P.user_id == USER_ID, P.term == terms.c.term)
         .order_by(P.impact.desc())
         .limit(PER_TERM)
         .lateral("top_postings")
     )
-    top = (
+    unseen = select(coalesce(func.sum(terms.c.cutw), 0.0)).scalar_subquery()
+    # Per chunk read, its upper bound: what it has, plus the cut of the lists it is missing
+    # from (each list's cut is in `unseen`; a list it is in gives impact instead of cut).
+    bounded = (
         select(
-            terms.c.term,
-            terms.c.w,
             postings.c.chunk_id,
-            postings.c.impact,
-            postings.c.tf,
-            postings.c.length,
+            (func.sum(terms.c.w * postings.c.impact - terms.c.cutw) + unseen).label("bound"),
+            func.max(postings.c.length).label("length"),
         )
         .select_from(terms)
         .join(postings, true())
-        .cte("bm25_top")
-        .prefix_with("MATERIALIZED")
-    )
-    # A term whose list was cut at per_term postings: a chunk missing from it has at most the
-    # last impact read; from a list read to its end, nothing.
-    cut = (
-        select(
-            top.c.term,
-            func.max(top.c.w).label("w"),
-            case((func.count() == PER_TERM, func.min(top.c.impact)), else_=0.0).label("cut"),
-            (func.count() == PER_TERM).label("full"),
-        )
-        .group_by(top.c.term)
-        .cte("bm25_cut")
-    )
-    unseen = select(coalesce(func.sum(cut.c.w * cut.c.cut), 0.0)).scalar_subquery()
-    # Per chunk read, in one pass: its upper bound (what it has, plus the cut of the lists it
-    # is missing from) and what of its exact score the top postings already tell.
-    bound = func.sum(top.c.w * (top.c.impact - cut.c.cut)) + unseen
-    exact = top.c.w * _exact(stats, top.c.tf, top.c.length)
-    bounded = (
-        select(
-            top.c.chunk_id,
-            bound.label("bound"),
-            func.sum(exact).label("all_known"),
-            coalesce(func.sum(exact).filter(~cut.c.full), 0.0).label("uncut_known"),
-            func.count().filter(cut.c.full).label("cut_known"),
-        )
-        .join(cut, cut.c.term == top.c.term)
-        .join(stats, true())
-        .group_by(top.c.chunk_id)
+        .group_by(postings.c.chunk_id)
     )
     if where is not None:  # only chunks of matching documents compete
         b = bounded.subquery("bm25_bounded")
         bounded = _with_document(select(b), b.c.chunk_id, where)
     bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
-    chosen = select(bounds).order_by(bounds.c.bound.desc()).limit(RESCORE).subquery("chosen")
-    best_stmt = select(chosen.c.chunk_id, chosen.c.all_known, chosen.c.uncut_known)
-    best_stmt = best_stmt.add_columns(chosen.c.cut_known)
-    if where is None:
-        best_stmt = _with_document(best_stmt, chosen.c.chunk_id, None)
-    else:
-        best_stmt = best_stmt.add_columns(chosen.c.document_id)
-    known = best_stmt.cte("bm25_best").prefix_with("MATERIALIZED")
+    chosen = (
+        select(
+            bounds.c.chunk_id,
+            bounds.c.length,
+            bounds.c.bound,
+            func.row_number().over(order_by=bounds.c.bound.desc()).label("pos"),
+        )
+        .order_by(bounds.c.bound.desc())
+        .limit(RESCORE)
+        .cte("bm25_chosen")
+        .prefix_with("MATERIALIZED")
+    )
     next_bound = (
         select(bounds.c.bound)
         .order_by(bounds.c.bound.desc())
@@ -296,33 +336,60 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         .limit(1)
         .scalar_subquery()
     )
-    # Exact scores: a chunk missing from a cut list may still hold that term, so only such
-    # chunks look their postings up (by chunk id).
-    cut_lists = select(func.count()).where(cut.c.full).scalar_subquery()
-    looked_up = (
-        select(func.sum(cut.c.w * _exact(stats)).label("score"))
-        .select_from(bm25_postings)
-        .join(cut, and_(cut.c.term == P.term, cut.c.full))
-        .join(stats, true())
-        .where(P.chunk_id == known.c.chunk_id, P.user_id == USER_ID)
-        .where(known.c.cut_known < cut_lists)
-        .lateral("bm25_looked_up")
+    # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
+    # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
+    # with no look-up of postings a cut list may have left out.
+    held = func.bm25_terms(
+        func.ts_filter(
+            func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), _query_lexemes()),
+            literal_column("'{a}'::\"char\"[]"),
+        )
+    ).table_valued("term", "tf")
+    exact = (
+        select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
+        .select_from(held)
+        .join(terms, terms.c.term == held.c.term)
+        .lateral("bm25_exact")
     )
-    score = case(
-        (known.c.cut_known == cut_lists, known.c.all_known),
-        else_=known.c.uncut_known + coalesce(looked_up.c.score, 0.0),
-    )
-    scored = (
-        select(known.c.chunk_id, known.c.document_id, score.label("rank"))
-        .select_from(known)
-        .join(looked_up, true(), isouter=True)
-        .cte("keyword_candidates")
-        .prefix_with("MATERIALIZED")
-    )
-    outside = func.greatest(unseen, coalesce(next_bound, 0.0))
+
+    def rescored(which: ColumnElement[bool] | None) -> Select[Any]:
+        stmt = (
+            select(chosen.c.chunk_id, Chunk.document_id, exact.c.rank)
+            .select_from(chosen)
+            .join(Chunk, Chunk.id == chosen.c.chunk_id)
+            .join(exact, true())
+        )
+        return stmt if which is None else stmt.where(which)
+
     drift = select(stats.c.drift).scalar_subquery()
     same = select(stats.c.same_params).scalar_subquery()
-    return TopK(scored, _Certificate(outside=outside, drift=drift, same=same))
+    if not prune:
+        scored = rescored(None).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    else:
+        first = rescored(chosen.c.pos <= RESCORE / 4).cte("bm25_first").prefix_with("MATERIALIZED")
+        per_doc = (
+            select(func.max(first.c.rank).label("rank"))
+            .group_by(first.c.document_id)
+            .subquery("bm25_first_docs")
+        )
+        kth = coalesce(
+            select(per_doc.c.rank)
+            .order_by(per_doc.c.rank.desc())
+            .offset(K - 1)
+            .limit(1)
+            .scalar_subquery(),
+            0.0,
+        )
+        # A chunk's exact score is at most drift x its bound (float rounding aside): below
+        # the k-th document already scored, it cannot enter the top k.
+        hopeless = and_(same, drift * chosen.c.bound * (1 + 1e-6) < kth)
+        rest = rescored(and_(chosen.c.pos > RESCORE / 4, ~coalesce(hopeless, False)))
+        scored = select(first).union_all(rest).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    outside = func.greatest(unseen, coalesce(next_bound, 0.0))
+    matches = select(func.sum(terms.c.df)).scalar_subquery()
+    return TopK(
+        scored, _Certificate(outside=outside, drift=drift, same=same), matches > EXHAUSTIVE_MAX
+    )
 
 
 @dataclass
@@ -349,10 +416,9 @@ def exhaustive(where: ColumnElement[bool] | None) -> CTE:
     stats = _stats()
     terms = _query_terms(stats)
     scores = (
-        select(P.chunk_id, func.sum(terms.c.w * _exact(stats)).label("rank"))
+        select(P.chunk_id, func.sum(_score(terms, P.tf, P.length)).label("rank"))
         .select_from(terms)
         .join(bm25_postings, and_(P.user_id == USER_ID, P.term == terms.c.term))
-        .join(stats, true())
         .group_by(P.chunk_id)
     )
     r = scores.subquery("bm25_scores")

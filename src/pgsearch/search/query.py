@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     ScalarSelect,
     Select,
+    and_,
     bindparam,
     cast,
     column,
@@ -341,9 +342,11 @@ def keyword_search(
         best = _best_per_document(candidates, "keyword")
         complete = _enough(candidates, best)
     else:
-        top = bm25.top_k(where)
+        top = bm25.top_k(where, prune=True)
         best = _best_per_document(top.candidates, "keyword")
-        complete = top.certified.holds(_kth_best(best))
+        # Final when certified exact, or (a large corpus) when scoring every match would cost
+        # more than the approximation is worth: k documents found by the top postings.
+        complete = or_(top.certified.holds(_kth_best(best)), and_(top.costly, _count(best) >= K))
     ranked = select(best.c.chunk_id, best.c.document_id, best.c.rank.label("score"))
     return _with_details(ranked, complete)
 
