@@ -6,7 +6,14 @@ import unicodedata
 
 import pytest
 
-from pgsearch.evaluation import CorpusQuery, Scores, load_corpus, multilingual, score_rankings
+from pgsearch.evaluation import (
+    CorpusQuery,
+    Scores,
+    load_corpus,
+    multilingual,
+    score_rankings,
+    subset,
+)
 from pgsearch.evaluation.debian import parse_translations, select_sample
 
 TRANSLATIONS = """\
@@ -113,3 +120,13 @@ def test_multilingual_man_page_sets_answer_queries_with_man_pages() -> None:
 def test_unknown_multilingual_set_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown language 'xx'"):
         multilingual.load("xx")
+
+
+def test_subset_keeps_every_relevant_document() -> None:
+    corpus = multilingual.load("ko")
+    small = subset(corpus, n_queries=150, n_docs=500)
+    assert small.queries == corpus.queries[:150]
+    ids = [d.id for d in small.docs]
+    assert len(ids) == 500 and ids == sorted(ids)
+    assert {q.relevant_id for q in small.queries} <= set(ids)
+    assert subset(corpus, n_queries=150, n_docs=500) == small

@@ -12,8 +12,9 @@ Each corpus is a `Corpus(docs, queries)`; every query has exactly one relevant d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 CorpusName = Literal["cpython", "debian"]
@@ -53,6 +54,20 @@ class Scores:
     r1: float
     r5: float
     mrr10: float
+
+
+def subset(corpus: Corpus, *, n_queries: int, n_docs: int) -> Corpus:
+    """The first `n_queries` queries, their documents and others (by a hash of their id) up to
+    `n_docs` documents: a smaller, still deterministic, version of the same task."""
+    queries = corpus.queries[:n_queries]
+    relevant = {q.relevant_id for q in queries}
+    others = sorted(
+        (d for d in corpus.docs if d.id not in relevant),
+        key=lambda d: hashlib.sha256(d.id.encode()).hexdigest(),
+    )[: max(0, n_docs - len(relevant))]
+    keep = relevant | {d.id for d in others}
+    docs = tuple(d for d in corpus.docs if d.id in keep)
+    return replace(corpus, docs=docs, queries=queries)
 
 
 def load_corpus(name: CorpusName = "cpython") -> Corpus:
