@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import bench_database
+from bench.common import bench_database, run_interruptible
 from bench.embedders import peak_rss_mb
 from pgsearch import db
 from pgsearch.embedding import get_embedder
@@ -106,7 +106,11 @@ def main() -> None:
     args = parser.parse_args()
     header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)
     print(f"model {args.model}\nlang  docs  queries  chunks  ingest | {header}")
-    rows = run(args.model, args.lang or list(multilingual.LANGUAGES), quick=args.quick)
+    langs = args.lang or list(multilingual.LANGUAGES)
+    # SIGTERM and Ctrl-C stop the embedded PostgreSQL and remove its temp dir.
+    rows = run_interruptible(lambda: run(args.model, langs, quick=args.quick))
+    if rows is None:
+        return
     print_table(rows)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2))
