@@ -26,7 +26,8 @@ DOCS = [
 
 def test_reembed_into_e5_then_search_across_languages(pg_config: DatabaseConfig) -> None:
     minilm, e5 = get_embedder("minilm"), get_embedder("e5-multilingual")
-    with db.get_sessionmaker().begin() as session:
+    # Rolled back: the other tests share this database and its (MiniLM) model.
+    with db.get_sessionmaker()() as session, session.begin() as transaction:
         uid = ingest(session, DOCS, minilm)
         assert reembed(session, e5) == len(DOCS)
         recorded = session.scalars(select(IndexConfig.embedding_model)).one()
@@ -48,3 +49,4 @@ def test_reembed_into_e5_then_search_across_languages(pg_config: DatabaseConfig)
         assert top("Wo ruht das Haustier?") == "cat-de"
         assert top("東京と大阪の間は列車で何時間ですか") == "train-ja"
         assert top("税金の申告はいつまでですか") == "tax-ja"
+        transaction.rollback()

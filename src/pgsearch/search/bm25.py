@@ -276,7 +276,9 @@ class TopK:
 def _query_lexemes() -> ScalarSelect[Any]:
     """The query's lexemes (text), to pick them out of a chunk's `tsv`."""
     analysed = _analysed()
-    lexemes = func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme")
+    lexemes = (
+        func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme").render_derived()
+    )
     return (
         select(func.array_agg(lexemes.c.lexeme))
         .select_from(analysed)
