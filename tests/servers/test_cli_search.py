@@ -56,7 +56,7 @@ def test_create_user(pg_config: DatabaseConfig, client: TestClient) -> None:
     r = cli(pg_config, "create-user", "김철수")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "created user 1 (김철수)"
-    assert client.get("/users").json() == [{"id": 1, "name": "김철수"}]
+    assert client.get("/users").json() == [{"id": 1, "name": "김철수", "language": None}]
     bad = cli(pg_config, "create-user", "x" * 51)
     assert bad.returncode == 2 and "invalid name" in bad.stderr
 
