@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from pgsearch.embedding.base import Embedder, ModelIntegrityError, for_queries
 from pgsearch.embedding.batching import BatchingEmbedder
+from pgsearch.embedding.e5 import MODEL_NAME as E5_MODEL_NAME
 from pgsearch.embedding.e5 import E5SmallEmbedder
 from pgsearch.embedding.minilm import MiniLMEmbedder
 from pgsearch.embedding.wordllama import WordLlamaEmbedder
@@ -15,6 +16,7 @@ __all__ = [
     "BatchingEmbedder",
     "E5SmallEmbedder",
     "EMBEDDER_NAMES",
+    "MULTILINGUAL_MODELS",
     "Embedder",
     "MiniLMEmbedder",
     "ModelIntegrityError",
@@ -30,6 +32,8 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {
     "e5-multilingual": E5SmallEmbedder,
 }
 EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+# Models (by `Embedder.name`) trained on more than English text.
+MULTILINGUAL_MODELS = frozenset({E5_MODEL_NAME})
 
 _instances: dict[str, Embedder] = {}
 _query_instances: dict[str, BatchingEmbedder] = {}

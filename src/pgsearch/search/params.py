@@ -21,3 +21,7 @@ class FusionParams:
     def from_settings(cls, settings: Settings) -> FusionParams:
         """The configured fusion (`PGSEARCH_HYBRID_*`)."""
         return cls(alpha_max=settings.hybrid_alpha_max, alpha_min=settings.hybrid_alpha_min)
+
+    def keyword_led(self) -> FusionParams:
+        """The fusion's keyword-leaning end for every query (α = alpha_min)."""
+        return FusionParams(alpha_max=self.alpha_min, alpha_min=self.alpha_min)
