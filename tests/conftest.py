@@ -9,7 +9,6 @@ The folders say what a test needs:
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -91,6 +90,17 @@ def client(pg_config: DatabaseConfig) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def secured(pg_config: DatabaseConfig, settings_env: Callable[..., None]) -> Iterator[TestClient]:
+    """`client` with API keys on: the admin key is `tests.helpers.ADMIN_KEY`."""
+    from pgsearch.api.app import create_app
+    from tests.helpers import ADMIN_KEY
+
+    settings_env(PGSEARCH_ADMIN_KEY=ADMIN_KEY)
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A fresh folder for a test's own embedded server."""
     return tmp_path / "data"
@@ -108,22 +118,9 @@ class Serve:
 def pgsearch_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     """One real `pgsearch serve` (own embedded database, auth on) for the session's HTTP
     clients; tests make their own users in it."""
-    from tests.helpers import start_serve, stop_serve, wait_healthy
-    from tests.pgserver import free_port
+    from tests.helpers import running_serve
 
     tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    serve = Serve(url=f"http://127.0.0.1:{port}", admin_key="client-admin-key-0123456789")
-    env = {
-        **os.environ,
-        "DB_HOST": "",
-        "DB_DATA_DIR": str(tmp / "data"),
-        "PGSEARCH_ADMIN_KEY": serve.admin_key,
-    }
-    proc = start_serve(env, port, "--no-access-log", cwd=tmp)
-    try:
-        wait_healthy(serve.url, proc)
-        yield serve
-    finally:
-        out = stop_serve(proc)
-    assert "Traceback" not in out, out
+    admin_key = "client-admin-key-0123456789"
+    with running_serve(tmp, "--no-access-log", PGSEARCH_ADMIN_KEY=admin_key) as url:
+        yield Serve(url=url, admin_key=admin_key)

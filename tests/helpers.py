@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -111,6 +112,34 @@ def stop_serve(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     return out
+
+
+# The admin key of the `secured` fixture's app.
+ADMIN_KEY = "admin-key-0123456789-abcdef"
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The header that sends an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def running_serve(tmp: Path, *args: str, **env: str) -> Iterator[str]:
+    """`pgsearch serve` (with `args`) on a new embedded database in `tmp`, with `env` (and no
+    admin key unless given); its URL. Fails if the server printed a traceback."""
+    from tests.pgserver import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    inherited = {k: v for k, v in os.environ.items() if k != "PGSEARCH_ADMIN_KEY"}
+    full_env = {**inherited, "DB_HOST": "", "DB_DATA_DIR": str(tmp / "data"), **env}
+    proc = start_serve(full_env, port, *args, cwd=tmp)
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        out = stop_serve(proc)
+    assert "Traceback" not in out, out
 
 
 def run_concurrently(work: Callable[[int], None], count: int) -> list[BaseException]:

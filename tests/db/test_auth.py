@@ -14,20 +14,7 @@ from sqlalchemy import text
 from pgsearch import db
 from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig
-from tests.helpers import make_user, unit, vec_doc
-
-ADMIN = "admin-key-0123456789-abcdef"
-
-
-@pytest.fixture
-def secured(pg_config: DatabaseConfig, settings_env: Callable[..., None]) -> Iterator[TestClient]:
-    settings_env(PGSEARCH_ADMIN_KEY=ADMIN)
-    with TestClient(create_app()) as c:
-        yield c
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.helpers import ADMIN_KEY, bearer, make_user, unit, vec_doc
 
 
 def test_requests_need_a_key(secured: TestClient) -> None:
@@ -41,9 +28,9 @@ def test_requests_need_a_key(secured: TestClient) -> None:
         assert r.headers["www-authenticate"].startswith("Bearer")
         assert "Authorization" in r.json()["detail"]
     assert secured.get("/health").status_code == 200
-    bad = secured.get("/users", headers=auth("wrong"))
+    bad = secured.get("/users", headers=bearer("wrong"))
     assert bad.status_code == 401 and bad.headers["www-authenticate"]
-    assert secured.get("/users", headers={"Authorization": f"Basic {ADMIN}"}).status_code == 401
+    assert secured.get("/users", headers={"Authorization": f"Basic {ADMIN_KEY}"}).status_code == 401
 
 
 def test_no_keys_are_issued_with_auth_off(client: TestClient) -> None:
@@ -58,14 +45,14 @@ def test_no_keys_are_issued_with_auth_off(client: TestClient) -> None:
 
 
 def test_user_keys(secured: TestClient) -> None:
-    admin = auth(ADMIN)
+    admin = bearer(ADMIN_KEY)
     alice = secured.post("/users", json={"name": "alice"}, headers=admin).json()["id"]
     bob = secured.post("/users", json={"name": "bob"}, headers=admin).json()["id"]
     issued = secured.post(f"/users/{alice}/keys", json={"name": "laptop"}, headers=admin)
     assert issued.status_code == 201
     key = issued.json()["key"]
     assert key.startswith("pgs_") and issued.json()["prefix"] in key
-    alice_h = auth(key)
+    alice_h = bearer(key)
 
     # Only a hash is stored.
     with db.get_engine().connect() as conn:
@@ -122,7 +109,7 @@ def test_user_keys(secured: TestClient) -> None:
 
 def test_a_listed_prefix_with_a_wrong_secret_is_401(secured: TestClient) -> None:
     """Prefixes are shown in key listings: only the whole secret may open the door."""
-    admin = auth(ADMIN)
+    admin = bearer(ADMIN_KEY)
     uid = secured.post("/users", json={"name": "alice"}, headers=admin).json()["id"]
     real = secured.post(f"/users/{uid}/keys", json={"name": "laptop"}, headers=admin).json()["key"]
     (listed,) = secured.get(f"/users/{uid}/keys", headers=admin).json()
@@ -134,20 +121,22 @@ def test_a_listed_prefix_with_a_wrong_secret_is_401(secured: TestClient) -> None
     ]
     search = {"vector": unit(0), "mode": "semantic"}
     for key in forged:
-        r = secured.get(f"/users/{uid}", headers=auth(key))
+        r = secured.get(f"/users/{uid}", headers=bearer(key))
         assert r.status_code == 401, key
         assert r.headers["www-authenticate"].startswith("Bearer")
         # The search route checks keys on its own (async) connection: the same rule.
-        r = secured.post(f"/users/{uid}/search", json=search, headers=auth(key))
+        r = secured.post(f"/users/{uid}/search", json=search, headers=bearer(key))
         assert r.status_code == 401, key
-    assert secured.get(f"/users/{uid}", headers=auth(real)).status_code == 200
-    assert secured.post(f"/users/{uid}/search", json=search, headers=auth(real)).status_code == 200
+    assert secured.get(f"/users/{uid}", headers=bearer(real)).status_code == 200
+    assert (
+        secured.post(f"/users/{uid}/search", json=search, headers=bearer(real)).status_code == 200
+    )
 
 
 def test_secrets_not_in_openapi_or_health(secured: TestClient, pg_config: DatabaseConfig) -> None:
     spec = secured.get("/openapi.json").text
     health = secured.get("/health").text
-    for secret in (ADMIN, pg_config.DB_PASSWORD.get_secret_value() or "\x00never"):
+    for secret in (ADMIN_KEY, pg_config.DB_PASSWORD.get_secret_value() or "\x00never"):
         assert secret not in spec and secret not in health
     assert "HTTPBearer" in spec
 

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from pgsearch.api.app import create_app
-from pgsearch.config import DatabaseConfig
 from pgsearch.search.highlight import START, STOP
-from tests.helpers import make_user, unit, vec_doc
-
-ADMIN = "admin-key-0123456789-abcdef"
-
-
-@pytest.fixture
-def secured(pg_config: DatabaseConfig, settings_env: Callable[..., None]) -> Iterator[TestClient]:
-    settings_env(PGSEARCH_ADMIN_KEY=ADMIN)
-    with TestClient(create_app()) as c:
-        yield c
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.helpers import ADMIN_KEY, bearer, make_user, unit, vec_doc
 
 
 def test_me_with_auth_off(client: TestClient) -> None:
@@ -33,7 +16,7 @@ def test_me_with_auth_off(client: TestClient) -> None:
 
 
 def test_me_tells_whose_key_it_is(secured: TestClient) -> None:
-    admin = bearer(ADMIN)
+    admin = bearer(ADMIN_KEY)
     assert secured.get("/me", headers=admin).json() == {
         "auth": True,
         "admin": True,

@@ -3,10 +3,8 @@ against a real `pgsearch serve`: what a person clicking through it gets."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.fixture_files import make_pdf
-from tests.helpers import start_serve, stop_serve, wait_healthy
-from tests.pgserver import free_port
+from tests.helpers import running_serve
 
 ADMIN = "admin-key-for-the-browser-tests"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -57,26 +54,10 @@ class Server:
     alice_key: str
 
 
-@contextmanager
-def serve(tmp: Path, **env: str) -> Iterator[str]:
-    """`pgsearch serve` on a new embedded database, with `env` (and no admin key unless given)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    inherited = {k: v for k, v in os.environ.items() if k != "PGSEARCH_ADMIN_KEY"}
-    full_env = {**inherited, "DB_HOST": "", "DB_DATA_DIR": str(tmp / "data"), **env}
-    proc = start_serve(full_env, port, cwd=tmp)
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        out = stop_serve(proc)
-    assert "Traceback" not in out, out
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`pgsearch serve` with API keys on, two users, and documents for alice."""
-    with serve(tmp_path_factory.mktemp("auth-on"), PGSEARCH_ADMIN_KEY=ADMIN) as url:
+    with running_serve(tmp_path_factory.mktemp("auth-on"), PGSEARCH_ADMIN_KEY=ADMIN) as url:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         with httpx.Client(base_url=url, headers=admin, timeout=120) as api:
             alice = api.post("/users", json={"name": "alice"}).json()["id"]
@@ -101,7 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`pgsearch serve` without API keys."""
-    with serve(tmp_path_factory.mktemp("auth-off")) as url:
+    with running_serve(tmp_path_factory.mktemp("auth-off")) as url:
         yield url
 
 

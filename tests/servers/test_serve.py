@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import start_serve, stop_serve, wait_healthy
+from tests.helpers import running_serve, start_serve, stop_serve, wait_healthy
 from tests.pgserver import free_port
 
 LIMIT = 4096
@@ -24,21 +24,8 @@ TOO_BIG = 40 * 64 * 1024  # well over LIMIT, well under what the server reads to
 def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `pgsearch serve` with a 4 KB body limit, for the module."""
     tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DB_HOST": "",
-        "DB_DATA_DIR": str(tmp / "data"),
-        "PGSEARCH_MAX_BODY_BYTES": str(LIMIT),
-    }
-    proc = start_serve(env, port, cwd=tmp)
-    try:
-        wait_healthy(url, proc)
+    with running_serve(tmp, PGSEARCH_MAX_BODY_BYTES=str(LIMIT)) as url:
         yield url
-    finally:
-        out = stop_serve(proc)
-    assert "Traceback" not in out, out
 
 
 def slowly(total: int, *, pieces: int = 40) -> Iterator[bytes]:
