@@ -23,7 +23,7 @@ from pgsearch import db
 from pgsearch.config import DatabaseConfig, get_settings
 from pgsearch.embedded import get_embedded
 from pgsearch.models import Base
-from pgsearch.services.search import forget_user_sizes
+from pgsearch.services import user_facts
 from pgsearch.testing import temporary_database
 
 
@@ -61,7 +61,7 @@ def clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     config = request.getfixturevalue("pg_config")
     db.configure(config)  # a test may have pointed the engine elsewhere
-    forget_user_sizes()  # ids restart at 1: the next test's user 1 is another user
+    user_facts.forget()  # ids restart at 1: the next test's user 1 is another user
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Text search configuration of English, and of every chunk stored before languages existed
@@ -77,6 +77,8 @@ class Document(Base):
             postgresql_using="gin",
             postgresql_ops={"metadata": "jsonb_path_ops"},
         ),
+        # Documents per language (services/user_facts.py), counted from the index alone.
+        Index("ix_documents_user_id_language", "user_id", "language"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -182,22 +184,6 @@ Index(
     bm25_postings.c.impact.desc(),
     postgresql_include=["chunk_id", "tf", "length"],
 )
-
-
-class UserAnalyzer(Base):
-    """An analyzer some of a user's chunks were made with: queries are analysed with each.
-
-    Added at ingest, never removed but with the user: a stale row costs a query one more
-    analysis, never a result.
-    """
-
-    __tablename__ = "user_analyzers"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    analyzer: Mapped[str] = mapped_column(Text, primary_key=True)
-    config: Mapped[str] = mapped_column(REGCONFIG)
 
 
 class IndexConfig(Base):

@@ -181,9 +181,6 @@ def test_languages_migration_keeps_english_rows_and_round_trips(fresh_engine: En
     assert _tsvs(fresh_engine) == before  # existing rows keep the English analysis
     with fresh_engine.connect() as conn:
         assert conn.scalar(text("SELECT language FROM documents")) == "en"
-        assert conn.execute(text("SELECT user_id, analyzer FROM user_analyzers")).all() == [
-            (1, "english")
-        ]
 
     def keyword(query: str) -> list[str]:
         with Session(fresh_engine) as session:
@@ -201,6 +198,12 @@ def test_languages_migration_keeps_english_rows_and_round_trips(fresh_engine: En
         store_documents(session, user_id=1, docs=[doc], embedder=embedder, dim=DIM)
     assert keyword("데이터베이스") == ["ko"]
     assert _postings_match_tsv(fresh_engine)
+
+    # 0006 kept the analyzers each user's chunks were made with; going back re-makes them.
+    with fresh_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0006")
+        used = conn.execute(text("SELECT user_id, analyzer, config::text FROM user_analyzers"))
+        assert sorted(used.all()) == [(1, "english", "english"), (1, "korean", "english")]
 
     # Down: every chunk analysed as English again, postings re-made for the Korean one.
     with fresh_engine.begin() as conn:

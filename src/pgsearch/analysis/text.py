@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections.abc import Collection
 
 from pgsearch.analysis.languages import Analyzer, Segmenter
 from pgsearch.analysis.segment import segment
@@ -76,14 +77,11 @@ def has_cjk(text: str) -> bool:
     return _CJK_RUN.search(text) is not None
 
 
-def query_forms(query: str) -> dict[Segmenter, str]:
-    """The query as each CJK analyzer that could match it reads it (none: plain `normalize`).
-
-    A segmenter runs only on a query in a script of its language: Hangul for Korean, kana or
-    Han for Japanese, Han for Chinese.
-    """
+def cjk_segmenters(query: str) -> list[Segmenter]:
+    """The CJK analyzers that could match the query, by its scripts: Hangul for Korean, kana
+    or Han for Japanese, Han for Chinese."""
     if not has_cjk(query):
-        return {}
+        return []
     wanted: list[Segmenter] = []
     if _HANGUL.search(query):
         wanted.append("korean")
@@ -91,7 +89,19 @@ def query_forms(query: str) -> dict[Segmenter, str]:
         wanted.append("japanese")
     if _HAN.search(query):
         wanted.append("chinese")
-    return {s: _segmented(query, s) for s in wanted}
+    return wanted
+
+
+def query_forms(
+    query: str, segmenters: Collection[Segmenter] | None = None
+) -> dict[Segmenter, str]:
+    """The query as each CJK analyzer that could match it reads it (none: plain `normalize`),
+    of those in `segmenters` if given."""
+    return {
+        s: _segmented(query, s)
+        for s in cjk_segmenters(query)
+        if segmenters is None or s in segmenters
+    }
 
 
 def script_counts(text: str) -> dict[str, int]:

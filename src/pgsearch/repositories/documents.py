@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from pgsearch.db import driver_connection
-from pgsearch.models import Chunk, Document, User, UserAnalyzer
+from pgsearch.models import Chunk, Document, User
 
 # Chunks are COPied (binary) into a per-connection staging table, then moved into `chunks` by one
 # statement that makes each tsvector from the text its analyzer prepared. A COPY cannot compute
@@ -111,17 +111,6 @@ def replace_chunks(
                 for i, (text, vector, analysed) in enumerate(rows):
                     copy.write_row((r.document_id, i, text, vector, r.config, analysed))
         cur.execute(_MOVE_CHUNKS, {"user_id": user_id})
-
-
-def add_user_analyzers(session: Session, user_id: int, analyzers: dict[str, str]) -> None:
-    """Record that the user has chunks made by these analyzers (name → config)."""
-    if not analyzers:
-        return
-    stmt = insert(UserAnalyzer).on_conflict_do_nothing()
-    session.execute(
-        stmt,
-        [{"user_id": user_id, "analyzer": a, "config": c} for a, c in sorted(analyzers.items())],
-    )
 
 
 def documents_by_id(session: Session, ids: Sequence[int]) -> dict[int, Document]:

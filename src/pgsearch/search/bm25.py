@@ -15,6 +15,7 @@ not re-scored, the top k is exact. Otherwise the service runs the exhaustive for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,22 +38,28 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
     update,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import coalesce
 
-from pgsearch.analysis import ANALYZERS, analyzer_for, normalize, query_forms
+from pgsearch.analysis import (
+    ANALYZERS,
+    DEFAULT_LANGUAGE,
+    Analyzer,
+    analyzer_for,
+    normalize,
+    query_forms,
+)
 from pgsearch.analysis.languages import Segmenter
 from pgsearch.config import get_settings
-from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, UserAnalyzer, bm25_postings
+from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, bm25_postings
 
 USER_ID = bindparam("user_id", type_=Integer)
 QUERY_TEXT = bindparam("query_text", type_=Text)
-QUERY_ANALYZER = bindparam("query_analyzer", type_=Text)
-QUERY_CONFIG = bindparam("query_config", type_=REGCONFIG)
+QUERY_ANALYZERS = bindparam("query_analyzers", type_=ARRAY(Text))
+QUERY_CONFIGS = bindparam("query_configs", type_=ARRAY(Text))
 # The query as each CJK analyzer reads it (NULL: the query has nothing for it to segment).
 _SEGMENTED: dict[Segmenter, BindParameter[str]] = {
     s: bindparam(f"query_{s}", type_=Text) for s in ("korean", "japanese", "chinese")
@@ -122,21 +129,21 @@ class Bm25Params:
 
 
 def _analysed() -> FromClause:
-    """The query's text analysed (`tsv`) by every analyzer the user's chunks were made with
-    (`user_analyzers`) and by the request's language, if any.
+    """The query's text analysed (`tsv`) by each of its analyzers (`query_params`).
 
-    Python prepares the text (`query_params`); a CJK analyzer reads its segmented form.
+    Python prepares the text; a CJK analyzer reads its segmented form.
     """
-    used = select(UserAnalyzer.analyzer, UserAnalyzer.config).where(UserAnalyzer.user_id == USER_ID)
-    asked = select(QUERY_ANALYZER.label("analyzer"), QUERY_CONFIG.label("config")).where(
-        QUERY_ANALYZER.is_not(None)
+    analyzers = (
+        func.unnest(QUERY_ANALYZERS, QUERY_CONFIGS)
+        .table_valued("analyzer", "config")
+        .render_derived("query_analyzers")
     )
-    analyzers = union(used, asked).subquery("query_analyzers")
     text = case(
         *((analyzers.c.analyzer == name, coalesce(form, QUERY_TEXT)) for name, form in _FORMS),
         else_=QUERY_TEXT,
     )
-    return select(func.to_tsvector(analyzers.c.config, text).label("tsv")).subquery("analysed")
+    tsv = func.to_tsvector(cast(analyzers.c.config, REGCONFIG), text)
+    return select(tsv.label("tsv")).select_from(analyzers).subquery("analysed")
 
 
 def analyze() -> FromClause:
@@ -150,14 +157,16 @@ def analyze() -> FromClause:
     return select(terms.c.term, terms.c.tf).select_from(analysed).join(terms, true()).subquery()
 
 
-def query_params(query: str | None, language: str | None = None) -> dict[str, Any]:
-    """Values of the query-text parameters of `analyze()`."""
-    forms = query_forms(query) if query is not None else {}
-    asked = analyzer_for(language) if language is not None else None
+def query_params(query: str | None, analyzers: Sequence[Analyzer] = ()) -> dict[str, Any]:
+    """Values of the query-text parameters of `analyze()`: the query as each of `analyzers`
+    reads it (default: the default language's)."""
+    analyzers = analyzers or (analyzer_for(DEFAULT_LANGUAGE),)
+    segmenters = {a.segmenter for a in analyzers if a.segmenter is not None}
+    forms = query_forms(query, segmenters) if query is not None and segmenters else {}
     return {
         "query_text": normalize(query) if query is not None else None,
-        "query_analyzer": asked.name if asked else None,
-        "query_config": asked.config if asked else None,
+        "query_analyzers": [a.name for a in analyzers],
+        "query_configs": [a.config for a in analyzers],
         **{param.key: forms.get(segmenter) for segmenter, param in _SEGMENTED.items()},
     }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.functions import coalesce
 
+from pgsearch.analysis import Analyzer
 from pgsearch.models import Chunk, Document
 from pgsearch.schemas import SearchMode
 from pgsearch.search import bm25
@@ -106,7 +107,7 @@ def search_params(
     fusion: FusionParams | None = None,  # hybrid only
     bm25_params: Bm25Params | None = None,
     candidates: int | None = None,
-    language: str | None = None,
+    analyzers: Sequence[Analyzer] = (),
 ) -> dict[str, Any]:
     """Values for the bound parameters of the statements below."""
     params: dict[str, Any] = {
@@ -114,7 +115,7 @@ def search_params(
         "k": k,
         "candidates": candidates if candidates is not None else candidate_count(k),
         "query_vector": vector,
-        **bm25.query_params(query, language),
+        **bm25.query_params(query, analyzers),
         **(bm25_params or Bm25Params()).params(),
     }
     if fusion is not None:

@@ -28,6 +28,7 @@ from pgsearch.schemas import MAX_CHUNKS_PER_DOCUMENT, DocumentCreate
 from pgsearch.search import bm25
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.search.filters import compile_filter
+from pgsearch.services import user_facts
 from pgsearch.services.users import get_user
 
 Status = Literal["inserted", "updated", "unchanged"]
@@ -57,7 +58,9 @@ class StoreResult:
 
 
 def lock_user(session: Session, user_id: int) -> User:
-    """The user, locked against deletion until the transaction ends (or `UserNotFound`)."""
+    """The user, locked against deletion until the transaction ends (or `UserNotFound`), for
+    a write to their documents: what searches remember of them is dropped."""
+    user_facts.forget(user_id)
     user = repo.lock_user(session, user_id)
     if user is None:
         raise UserNotFound(user_id)
@@ -258,16 +261,13 @@ def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]
     if not written:
         return
     chunks: list[repo.ChunkRows] = []
-    used: dict[str, str] = {}
     for p in written:
         if p.doc_id is None or p.vectors is None:
             continue
         analyzer = analyzer_for(p.language)
-        used[analyzer.name] = analyzer.config
         analysed = [for_index(t, analyzer) for t in p.texts]
         chunks.append(repo.ChunkRows(p.doc_id, p.texts, p.vectors, analyzer.config, analysed))
     repo.replace_chunks(session, user_id, [c.document_id for c in chunks], chunks)
-    repo.add_user_analyzers(session, user_id, used)
 
 
 # -- reading and deleting -------------------------------------------------------------------
@@ -306,6 +306,7 @@ def list_documents(
 
 def delete_document(session: Session, *, user_id: int, document_id: int) -> None:
     """Delete one document (its chunks go with it)."""
+    user_facts.forget(user_id)
     session.delete(get_document(session, user_id=user_id, document_id=document_id))
     session.flush()
 

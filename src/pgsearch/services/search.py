@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -14,6 +12,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from pgsearch.analysis import Analyzer
+from pgsearch.analysis.query import query_analyzers
 from pgsearch.analysis.text import has_cjk
 from pgsearch.config import get_settings
 from pgsearch.db import AsyncConn, fetch_all
@@ -25,6 +25,7 @@ from pgsearch.search import query as q
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.search.filters import CompiledFilter, compile_filter_params
 from pgsearch.search.params import FusionParams
+from pgsearch.services import user_facts
 from pgsearch.services.documents import check_vector
 from pgsearch.services.highlight import add_highlights, highlight_step
 
@@ -35,7 +36,7 @@ MAX_CANDIDATES = 50_000
 # A search is a short conversation with the database: the steps below yield each statement
 # with its values and receive its rows, so one logic serves the sync session (CLI, bench,
 # tests) and the async connection of the HTTP route (db.fetch_all).
-Step = tuple[Select[Any], dict[str, Any]]
+Step = tuple[Select[*tuple[Any, ...]], dict[str, Any]]
 Steps = Generator[Step, Sequence[Any], SearchResponse]
 
 
@@ -119,18 +120,27 @@ def _steps(
     if mode == "hybrid" and request.query is None:
         mode = "semantic"  # a vector only: nothing to match keywords with
     bm25 = bm25_params or Bm25Params.from_settings()
+    analyzers: list[Analyzer] = []
+    if mode != "semantic" and request.query is not None:
+        languages = yield from user_facts.languages(user_id)
+        analyzers = query_analyzers(
+            request.query,
+            documents=languages.documents,
+            requested=request.language,
+            user_language=languages.user_language,
+        )
     params = q.search_params(
         user_id=user_id,
         k=request.k,
         vector=vector,
         query=request.query,
-        language=request.language,
+        analyzers=analyzers,
         fusion=fusion_for(request.query, model, fusion),
         bm25_params=bm25.for_fusion() if mode == "hybrid" else bm25,
     )
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
     # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
-    approximate = mode != "keyword" and (yield from _user_is_large(user_id))
+    approximate = mode != "keyword" and (yield from user_facts.is_large(user_id))
     params |= compiled.params
     # Almost always one statement. Another only when its result was not final: an HNSW scan
     # that stopped short (a selective filter: the exact scan finds every match), too few
@@ -190,33 +200,3 @@ def fusion_for(query: str | None, model: str | None, fusion: FusionParams | None
 
 
 _USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
-
-
-# Whether a user has enough chunks for the HNSW path, remembered for a while: a search then
-# needs no count first. A stale answer costs speed only (an HNSW scan that comes back short is
-# re-run exact), and sizes change slowly.
-_SIZE_TTL_S = 30.0
-_SIZE_CACHE_MAX = 10_000
-_sizes: dict[int, tuple[bool, float]] = {}
-_sizes_lock = threading.Lock()
-
-
-def _user_is_large(user_id: int) -> Generator[Step, Sequence[Any], bool]:
-    now = time.monotonic()
-    with _sizes_lock:
-        known = _sizes.get(user_id)
-    if known is not None and now - known[1] < _SIZE_TTL_S:
-        return known[0]
-    rows = yield q.approximate_pays(), {"user_id": user_id}
-    large = bool(rows[0][0])
-    with _sizes_lock:
-        if len(_sizes) >= _SIZE_CACHE_MAX:
-            _sizes.clear()
-        _sizes[user_id] = (large, now)
-    return large
-
-
-def forget_user_sizes() -> None:
-    """Count every user's chunks again at their next search (after bulk changes, in tests)."""
-    with _sizes_lock:
-        _sizes.clear()

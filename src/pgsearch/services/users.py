@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from pgsearch.errors import UserNotFound
 from pgsearch.models import User
 from pgsearch.schemas import UserCreate, UserUpdate
+from pgsearch.services import user_facts
 
 
 def list_users(
@@ -42,6 +43,7 @@ def create_user(session: Session, *, data: UserCreate) -> User:
 
 def update_user(session: Session, user_id: int, *, data: UserUpdate) -> User:
     """Change the fields given in `data`."""
+    user_facts.forget(user_id)
     user = get_user(session, user_id)
     if data.name is not None:
         user.name = data.name
@@ -53,5 +55,6 @@ def update_user(session: Session, user_id: int, *, data: UserUpdate) -> User:
 
 def delete_user(session: Session, user_id: int) -> None:
     """Delete a user (their documents go with them)."""
+    user_facts.forget(user_id)
     session.delete(get_user(session, user_id))
     session.flush()

@@ -1,0 +1,51 @@
+"""Which analyzers read a query, from the languages of the user's documents.
+
+A query's language is rarely known and short texts are misdetected, so a query is read by the
+analyzers of the languages that make up a real part of the user's collection. Not by every
+language the user has a document in: a few documents misdetected (man pages full of options,
+read as Serbian or Turkish) would add their stemmer's lexemes to every query, and those lexemes,
+found in those few documents only, carry the highest IDF of the collection and pull them to the
+top of unrelated searches. A minority language joins when the query itself is in it (its
+script, or a confident detection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pgsearch.analysis.detect import detect_language
+from pgsearch.analysis.languages import DEFAULT_LANGUAGE, Analyzer, analyzer_for
+from pgsearch.analysis.text import cjk_segmenters
+
+# A language with at least this share of the user's documents reads every query.
+MIN_SHARE = 0.1
+
+_SEGMENTER_LANGUAGE = {"korean": "ko", "japanese": "ja", "chinese": "zh"}
+
+
+def query_analyzers(
+    query: str,
+    *,
+    documents: Mapping[str, int],
+    requested: str | None = None,
+    user_language: str | None = None,
+) -> list[Analyzer]:
+    """The analyzers for `query`: those of the requested language, of the user's language, of
+    the languages holding at least MIN_SHARE of the user's `documents` (language code → count),
+    and of a minority language the query is written in.
+    """
+    total = sum(documents.values())
+    languages = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
+    languages |= {lang for lang in (requested, user_language) if lang is not None}
+    minority = {lang for lang, n in documents.items() if n > 0} - languages
+    if minority:
+        languages |= _query_languages(query) & minority
+    if not languages:
+        languages.add(DEFAULT_LANGUAGE)
+    return sorted({analyzer_for(lang) for lang in languages}, key=lambda a: a.name)
+
+
+def _query_languages(query: str) -> set[str]:
+    """The languages the query is written in, as far as its script or a detector can tell."""
+    found = {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}
+    return found or {detect_language(query)}

@@ -1,0 +1,105 @@
+"""What a search needs to know of its user, remembered per process for a while.
+
+Each fact costs a statement, which a search then skips for _TTL_S: whether the user has enough
+chunks for the HNSW path (search/query.approximate_pays) and how many documents they hold in
+each language (which analyzers read their queries: analysis/query.py). A stale fact costs
+speed or a little keyword precision, never results; this process's own writes drop the user's
+facts (`forget`), another process's are seen within _TTL_S.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Integer, Select, bindparam, func, select
+
+from pgsearch.models import Document, User
+from pgsearch.search import query as q
+
+T = TypeVar("T")
+Step = tuple[Select[*tuple[Any, ...]], dict[str, Any]]
+
+_TTL_S = 30.0
+_MAX_USERS = 10_000
+
+
+class _Remembered(Generic[T]):
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[T, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int) -> T | None:
+        with self._lock:
+            known = self._known.get(user_id)
+        if known is None or time.monotonic() - known[1] >= _TTL_S:
+            return None
+        return known[0]
+
+    def put(self, user_id: int, value: T) -> None:
+        with self._lock:
+            if len(self._known) >= _MAX_USERS:
+                self._known.clear()
+            self._known[user_id] = (value, time.monotonic())
+
+    def forget(self, user_id: int | None) -> None:
+        with self._lock:
+            if user_id is None:
+                self._known.clear()
+            else:
+                self._known.pop(user_id, None)
+
+
+@dataclass(frozen=True)
+class Languages:
+    """The user's own language (None: detected per document) and documents per language."""
+
+    user_language: str | None
+    documents: Mapping[str, int]
+
+
+_large: _Remembered[bool] = _Remembered()
+_languages: _Remembered[Languages] = _Remembered()
+
+_USER_ID = bindparam("user_id", type_=Integer)
+_LANGUAGES = (
+    select(User.language, Document.language.label("documents_language"), func.count(Document.id))
+    .select_from(User)
+    .outerjoin(Document, Document.user_id == User.id)
+    .where(User.id == _USER_ID)
+    .group_by(User.language, Document.language)
+)
+
+
+def is_large(user_id: int) -> Generator[Step, Sequence[Any], bool]:
+    """Whether the user has enough chunks for the HNSW path (search steps: yields a statement)."""
+    known = _large.get(user_id)
+    if known is not None:
+        return known
+    rows = yield q.approximate_pays(), {"user_id": user_id}
+    large = bool(rows[0][0])
+    _large.put(user_id, large)
+    return large
+
+
+def languages(user_id: int) -> Generator[Step, Sequence[Any], Languages]:
+    """The user's language and documents per language (an unknown user: none)."""
+    known = _languages.get(user_id)
+    if known is not None:
+        return known
+    rows = yield _LANGUAGES, {"user_id": user_id}
+    found = Languages(
+        user_language=rows[0][0] if rows else None,
+        documents={r[1]: r[2] for r in rows if r[1] is not None},
+    )
+    _languages.put(user_id, found)
+    return found
+
+
+def forget(user_id: int | None = None) -> None:
+    """Drop what is remembered of a user (None: of every user), after writes or in tests."""
+    _large.forget(user_id)
+    _languages.forget(user_id)
