@@ -117,10 +117,13 @@ def _session_options(config: DatabaseConfig) -> str:
         # without them a selective filter silently returns fewer than k results.
         "hnsw.iterative_scan": "relaxed_order",
         "hnsw.ef_search": str(get_settings().hnsw_ef_search),
-        # psycopg prepares a statement after 5 runs on a connection; the generic plan
-        # PostgreSQL then picks ignores the actual vector and filter (a full scan, or an index
-        # scan that returns too few rows). Plan every execution for its values.
-        "plan_cache_mode": "force_custom_plan",
+        # psycopg prepares a statement after 5 runs on a connection; from then on it runs a
+        # plan made once. The search statements leave the planner one access path each (see
+        # search/query.semantic_candidates, search/bm25.py), so a plan for the values at hand
+        # is no better, and re-planning every execution cost more CPU than running many of
+        # them (bench/keyword.py). A plan that turns out short (an HNSW scan under a
+        # selective filter) is caught by the statement's `short`/`complete` columns.
+        "plan_cache_mode": "force_generic_plan",
     }
     return " ".join(f"-c {name}={value}" for name, value in options.items())
 
