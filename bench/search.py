@@ -417,14 +417,7 @@ def search_benchmarks(
         with database.connect() as same_conn:
             # What the service sets on its pooled connections, set for the raw run of its SQL.
             register_vector(same_conn)
-            set_session(
-                same_conn,
-                {
-                    "hnsw.ef_search": str(ef_search),
-                    "hnsw.iterative_scan": "relaxed_order",
-                    "plan_cache_mode": "force_custom_plan",
-                },
-            )
+            set_session(same_conn, db.session_settings(database.config))
             say("semantic search: service layer and raw SQL, interleaved")
             semantic = [SearchRequest(vector=v, mode="semantic", k=k) for v in vectors]
             sem = interleaved(

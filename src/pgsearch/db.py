@@ -111,7 +111,13 @@ def _connect_args(config: DatabaseConfig) -> dict[str, Any]:
 
 def _session_options(config: DatabaseConfig) -> str:
     """Server settings for every pooled connection (set at connect: no round trip per query)."""
-    options = {
+    options = session_settings(config)
+    return " ".join(f"-c {name}={value}" for name, value in options.items())
+
+
+def session_settings(config: DatabaseConfig) -> dict[str, str]:
+    """The server settings of pgsearch's connections (benches set them on their own)."""
+    return {
         "statement_timeout": str(config.DB_STATEMENT_TIMEOUT_MS),
         # Iterative HNSW scans (pgvector >= 0.8) continue until enough rows pass a filter;
         # without them a selective filter silently returns fewer than k results.
@@ -120,12 +126,11 @@ def _session_options(config: DatabaseConfig) -> str:
         # psycopg prepares a statement after 5 runs on a connection; from then on it runs a
         # plan made once. The search statements leave the planner one access path each (see
         # search/query.semantic_candidates, search/bm25.py), so a plan for the values at hand
-        # is no better, and re-planning every execution cost more CPU than running many of
-        # them (bench/keyword.py). A plan that turns out short (an HNSW scan under a
+        # is no better, and planning each execution anew cost more server CPU than running
+        # many of them (README, Search speed). A plan that turns out short (an HNSW scan under a
         # selective filter) is caught by the statement's `short`/`complete` columns.
         "plan_cache_mode": "force_generic_plan",
     }
-    return " ".join(f"-c {name}={value}" for name, value in options.items())
 
 
 # -- async reads: the search route on the event loop -------------------------------------------
