@@ -171,22 +171,33 @@ def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
 
 @contextmanager
 def executed_statements() -> Iterator[list[tuple[str, Mapping[str, Any]]]]:
-    """(SQL, parameters) of each statement run in the block: by the engine (sessions) or on
-    the search route's async connections (`db.fetch_all`)."""
+    """(SQL, parameters) of each statement run in the block: by the engine (sessions) or by
+    the search's own execution (`db.fetch_all`, `db.fetch_all_sync`)."""
     executed: list[tuple[str, Mapping[str, Any]]] = []
 
     def on_engine(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
         executed.append((statement, params if isinstance(params, Mapping) else {}))
 
-    async def on_async(conn: Any, stmt: Any, values: Mapping[str, Any]) -> list[Any]:
+    def record(stmt: Any, values: Mapping[str, Any]) -> None:
         compiled = db.compile_statement(stmt)
-        executed.append((compiled.sql, compiled.parameters(values)))
+        parameters = compiled.parameters(values)
+        executed.append((compiled.sql, dict(zip(compiled.names, parameters, strict=True))))
+
+    async def on_async(conn: Any, stmt: Any, values: Mapping[str, Any]) -> list[Any]:
+        record(stmt, values)
         return await db.fetch_all(conn, stmt, values)
+
+    def on_sync(conn: Any, stmt: Any, values: Mapping[str, Any]) -> list[Any]:
+        record(stmt, values)
+        return db.fetch_all_sync(conn, stmt, values)
 
     engine = db.get_engine()
     sqlalchemy_event.listen(engine, "before_cursor_execute", on_engine)
     try:
-        with mock.patch.object(search_service, "fetch_all", on_async):
+        with (
+            mock.patch.object(search_service, "fetch_all", on_async),
+            mock.patch.object(search_service, "fetch_all_sync", on_sync),
+        ):
             yield executed
     finally:
         sqlalchemy_event.remove(engine, "before_cursor_execute", on_engine)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, event, select, text
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
@@ -394,33 +394,24 @@ def test_small_users_among_many_get_k(
     give up early; the big user's HNSW search still returns k."""
     big, small, vectors = many_users
     rng = random.Random(9)
-    searches: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "semantic_candidates" in statement:
-            searches.append(statement)
-
-    event.listen(db.get_engine(), "before_cursor_execute", count)
-    try:
-        with contextmanager(db.get_read_db)() as session, _scan_budget(session, 50):
-            for uid in [*small[:10], big]:
-                query = [rng.gauss(0, 1) for _ in range(DIM)]
-                searches.clear()
+    with contextmanager(db.get_read_db)() as session, _scan_budget(session, 50):
+        for uid in [*small[:10], big]:
+            query = [rng.gauss(0, 1) for _ in range(DIM)]
+            with executed_statements() as executed:
                 response = search_service.search(
                     session,
                     user_id=uid,
                     request=SearchRequest(vector=query, mode="semantic", k=10),
                     embedder=get_embedder("minilm"),
                 )
-                found = [hit.external_id for hit in response.results]
-                assert len(found) == 10, f"user {uid}: {len(found)} results"
-                assert len(searches) == 1, f"user {uid}: the first path chosen came back short"
-                if uid != big:
-                    mine = [key for key in vectors if key.startswith(f"s{uid}-")]
-                    exact = sorted(mine, key=lambda key: -_cos(query, vectors[key]))[:10]
-                    assert found == exact
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", count)
+            searches = [sql for sql, _ in executed if "semantic_candidates" in sql]
+            found = [hit.external_id for hit in response.results]
+            assert len(found) == 10, f"user {uid}: {len(found)} results"
+            assert len(searches) == 1, f"user {uid}: the first path chosen came back short"
+            if uid != big:
+                mine = [key for key in vectors if key.startswith(f"s{uid}-")]
+                exact = sorted(mine, key=lambda key: -_cos(query, vectors[key]))[:10]
+                assert found == exact
 
 
 def test_hnsw_short_of_k_falls_back_to_exact(

@@ -16,7 +16,7 @@ from pgsearch.analysis import Analyzer
 from pgsearch.analysis.query import query_analyzers
 from pgsearch.analysis.text import has_cjk
 from pgsearch.config import get_settings
-from pgsearch.db import AsyncConn, fetch_all
+from pgsearch.db import AsyncConn, driver_connection, fetch_all, fetch_all_sync
 from pgsearch.embedding import MULTILINGUAL_MODELS, Embedder
 from pgsearch.errors import UserNotFound
 from pgsearch.models import Document, User
@@ -56,11 +56,11 @@ def search(
     compiled = compile_filter_params(request.filter or None, Document.meta.expression)
     vector, model = _query_vector(request, embedder, embed=embedder.embed)
     steps = _steps(user_id, request, compiled, vector, model, fusion, bm25_params)
-    conn = session.connection()
+    conn = driver_connection(session.connection())
     try:
         stmt, values = next(steps)
         while True:
-            stmt, values = steps.send(conn.execute(stmt, values).all())
+            stmt, values = steps.send(fetch_all_sync(conn, stmt, values))
     except StopIteration as done:
         result: SearchResponse = done.value
         return result
