@@ -13,6 +13,9 @@ every query runs in semantic, keyword and hybrid (default fusion) mode; a query 
 one relevant document is in the top k. Ingest throughput (chunks/s, embedding included) and the
 process's peak RSS are printed too.
 
+`--rule-off` takes the model for one of every language, as before the model-language rule of
+hybrid search (services.search.fusion_for), to measure what the rule changes.
+
 `--cache` keeps every vector in `bench/results/multilingual-cache/<model>.npz`, so that a second
 run (after a fusion change) does not embed again; its ingest throughput is then not the model's.
 """
@@ -20,10 +23,11 @@ run (after a fusion change) does not embed again; its ingest throughput is then 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,8 @@ from sqlalchemy import func, select
 from bench.common import bench_database, run_interruptible
 from bench.embedders import peak_rss_mb
 from pgsearch import db
-from pgsearch.embedding import Embedder, get_embedder
+from pgsearch.analysis import SUPPORTED
+from pgsearch.embedding import MODEL_LANGUAGES, Embedder, get_embedder
 from pgsearch.evaluation import multilingual, subset
 from pgsearch.evaluation.service import evaluate, ingest
 from pgsearch.models import Chunk
@@ -85,8 +90,24 @@ class CachedEmbedder:
         np.savez(self.path, keys=np.array(keys), vectors=vectors)
 
 
+@contextlib.contextmanager
+def every_language(model: str) -> Iterator[None]:
+    """`model` taken for a model of every language while inside."""
+    known = MODEL_LANGUAGES[model]
+    MODEL_LANGUAGES[model] = frozenset(SUPPORTED)
+    try:
+        yield
+    finally:
+        MODEL_LANGUAGES[model] = known
+
+
 def run(
-    model: str, langs: list[multilingual.Language], *, quick: bool, cache: bool = False
+    model: str,
+    langs: list[multilingual.Language],
+    *,
+    quick: bool,
+    cache: bool = False,
+    rule_off: bool = False,
 ) -> list[dict[str, Any]]:
     """Ingest each language for its own user and score every mode; one row per language."""
     embedder: Embedder = get_embedder(model)
@@ -96,7 +117,9 @@ def run(
     rows: list[dict[str, Any]] = []
     # A busy machine (2 cores shared by several benches) once pushed a keyword search past the
     # default 30 s statement timeout; this measures quality, not latency.
-    with bench_database({"DB_STATEMENT_TIMEOUT_MS": "600000", "PGSEARCH_EMBEDDING_MODEL": model}):
+    settings = {"DB_STATEMENT_TIMEOUT_MS": "600000", "PGSEARCH_EMBEDDING_MODEL": model}
+    off = every_language(embedder.name) if rule_off else contextlib.nullcontext()
+    with bench_database(settings), off:
         for lang in langs:
             corpus = multilingual.load(lang)
             if quick:
@@ -157,12 +180,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, default=None, help="write the rows here")
     parser.add_argument("--cache", action="store_true", help="keep the vectors (see above)")
+    parser.add_argument("--rule-off", action="store_true", help="no model-language rule")
     args = parser.parse_args()
     header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)
     print(f"model {args.model}\nlang  docs  queries  chunks  ingest | {header}")
     langs = args.lang or list(multilingual.LANGUAGES)
     # SIGTERM and Ctrl-C stop the embedded PostgreSQL and remove its temp dir.
-    rows = run_interruptible(lambda: run(args.model, langs, quick=args.quick, cache=args.cache))
+    rows = run_interruptible(
+        lambda: run(args.model, langs, quick=args.quick, cache=args.cache, rule_off=args.rule_off)
+    )
     if rows is None:
         return
     print_table(rows)
