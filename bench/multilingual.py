@@ -16,6 +16,10 @@ process's peak RSS are printed too.
 `--rule-off` takes the model for one of every language, as before the model-language rule of
 hybrid search (services.search.fusion_for), to measure what the rule changes.
 
+`--detect` stores the documents without their language (metadata `lang`), so each is
+detected, as for a client that does not say: the user's collection is then mixed (man pages
+detected as English among German ones, ...), and hybrid queries go by their detected language.
+
 `--cache` keeps every vector in `bench/results/multilingual-cache/<model>.npz`, so that a second
 run (after a fusion change) does not embed again; its ingest throughput is then not the model's.
 """
@@ -28,6 +32,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ from bench.embedders import peak_rss_mb
 from pgsearch import db
 from pgsearch.analysis import SUPPORTED
 from pgsearch.embedding import MODEL_LANGUAGES, Embedder, get_embedder
-from pgsearch.evaluation import multilingual, subset
+from pgsearch.evaluation import CorpusDoc, multilingual, subset
 from pgsearch.evaluation.service import evaluate, ingest
 from pgsearch.models import Chunk
 from pgsearch.schemas import SearchMode
@@ -108,6 +113,7 @@ def run(
     quick: bool,
     cache: bool = False,
     rule_off: bool = False,
+    detect: bool = False,
 ) -> list[dict[str, Any]]:
     """Ingest each language for its own user and score every mode; one row per language."""
     embedder: Embedder = get_embedder(model)
@@ -124,6 +130,12 @@ def run(
             corpus = multilingual.load(lang)
             if quick:
                 corpus = subset(corpus, n_queries=QUICK_QUERIES, n_docs=QUICK_DOCS)
+            if detect:
+                docs = tuple(
+                    CorpusDoc(d.id, d.text, {k: v for k, v in d.metadata.items() if k != "lang"})
+                    for d in corpus.docs
+                )
+                corpus = replace(corpus, docs=docs)
             queries = corpus.queries
             with db.get_sessionmaker().begin() as session:
                 t0 = time.perf_counter()
@@ -181,13 +193,21 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the rows here")
     parser.add_argument("--cache", action="store_true", help="keep the vectors (see above)")
     parser.add_argument("--rule-off", action="store_true", help="no model-language rule")
+    parser.add_argument("--detect", action="store_true", help="documents' languages detected")
     args = parser.parse_args()
     header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)
     print(f"model {args.model}\nlang  docs  queries  chunks  ingest | {header}")
     langs = args.lang or list(multilingual.LANGUAGES)
     # SIGTERM and Ctrl-C stop the embedded PostgreSQL and remove its temp dir.
     rows = run_interruptible(
-        lambda: run(args.model, langs, quick=args.quick, cache=args.cache, rule_off=args.rule_off)
+        lambda: run(
+            args.model,
+            langs,
+            quick=args.quick,
+            cache=args.cache,
+            rule_off=args.rule_off,
+            detect=args.detect,
+        )
     )
     if rows is None:
         return
