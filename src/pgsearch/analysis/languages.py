@@ -97,11 +97,3 @@ def parse_language(code: str) -> str:
 def analyzer_for(language: str) -> Analyzer:
     """The analyzer of a supported language code."""
     return ANALYZERS[language]
-
-
-_LANGUAGE_OF = {a.name: code for code, a in ANALYZERS.items()}
-
-
-def language_of(analyzer: str) -> str:
-    """The language code of an analyzer's name (`german` → `de`; unknown names → `simple`)."""
-    return _LANGUAGE_OF.get(analyzer, "simple")
