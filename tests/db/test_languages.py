@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pgsearch.analysis import SUPPORTED
+from pgsearch.search.highlight import START, STOP
 from tests.db.test_bm25 import assert_statistics_exact
 from tests.helpers import make_user, unit, vec_doc
 
@@ -255,3 +256,15 @@ def test_text_in_a_script_no_analyzer_knows_falls_back_to_simple(client: TestCli
     assert found(client, uid, "ภาษาไทย") == ["thai"]
     assert found(client, uid, "67890") == ["digits"]
     assert found(client, uid, "∞ →") == []  # nothing to match, and no error
+
+
+def test_highlight_uses_the_documents_language(client: TestClient) -> None:
+    uid = make_user(client)
+    post(client, uid, {"de": "Die Datenbanken werden jede Nacht gesichert."}, language="de")
+    body = {"query": "Datenbank", "mode": "keyword", "highlight": True}
+    r = client.post(f"/users/{uid}/search", json=body)
+    assert r.status_code == 200, r.text
+    # The German stemmer makes `Datenbank` of `Datenbanken`; the English one does not.
+    assert r.json()["results"][0]["highlight"] == (
+        f"Die {START}Datenbanken{STOP} werden jede Nacht gesichert"
+    )

@@ -45,6 +45,36 @@ def query_analyzers(
     return sorted({analyzer_for(lang) for lang in languages}, key=lambda a: a.name)
 
 
+def query_languages(
+    query: str,
+    *,
+    documents: Mapping[str, int],
+    requested: str | None = None,
+    user_language: str | None = None,
+) -> frozenset[str]:
+    """The languages `query` may be in, for hybrid search's fusion (services.search.fusion_for).
+
+    The request's; else its script's (CJK); else the user's language and those that make up a
+    real part of the user's documents (MIN_SHARE), narrowed to the query's detected language
+    when that is one of them. A few words are too few for the detector on its own (it took a
+    quarter of the Spanish set's queries for English, and an English Debian synopsis for a
+    language no analyzer knows: README, Languages), so it only chooses among those.
+    """
+    if requested is not None:
+        return frozenset({requested})
+    script = {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}
+    if script:
+        return frozenset(script)
+    total = sum(documents.values())
+    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
+    main |= {user_language} if user_language is not None else set()
+    if len(main) > 1:
+        detected = detect_language(query)
+        if detected in main:
+            return frozenset({detected})
+    return frozenset(main)
+
+
 def _query_languages(query: str) -> set[str]:
     """The languages the query is written in, as far as its script or a detector can tell."""
     found = {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from pgsearch.embedding import e5, minilm, wordllama
 from pgsearch.embedding.base import Embedder, ModelIntegrityError, for_queries
 from pgsearch.embedding.batching import BatchingEmbedder
-from pgsearch.embedding.e5 import MODEL_NAME as E5_MODEL_NAME
 from pgsearch.embedding.e5 import E5SmallEmbedder
 from pgsearch.embedding.minilm import MiniLMEmbedder
 from pgsearch.embedding.wordllama import WordLlamaEmbedder
@@ -16,7 +16,7 @@ __all__ = [
     "BatchingEmbedder",
     "E5SmallEmbedder",
     "EMBEDDER_NAMES",
-    "MULTILINGUAL_MODELS",
+    "MODEL_LANGUAGES",
     "Embedder",
     "MiniLMEmbedder",
     "ModelIntegrityError",
@@ -32,8 +32,11 @@ _FACTORIES: dict[str, Callable[[], Embedder]] = {
     "e5-multilingual": E5SmallEmbedder,
 }
 EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
-# Models (by `Embedder.name`) trained on more than English text.
-MULTILINGUAL_MODELS = frozenset({E5_MODEL_NAME})
+# The languages each built-in model (by `Embedder.name`) was trained on: hybrid search leans
+# on keywords for a query in any other (services.search.fusion_for).
+MODEL_LANGUAGES: dict[str, frozenset[str]] = {
+    m.MODEL_NAME: m.LANGUAGES for m in (minilm, wordllama, e5)
+}
 
 _instances: dict[str, Embedder] = {}
 _query_instances: dict[str, BatchingEmbedder] = {}

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 MODEL_NAME = "wordllama-l2-supercat-256"
+# Trained on English text only.
+LANGUAGES = frozenset({"en"})
 DIM = 256
 DEFAULT_BATCH_SIZE = 256
 # Averaging static vectors needs no length limit; this one only bounds memory per batch

@@ -9,10 +9,22 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Select, Text, bindparam, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY
 
-from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk
+from pgsearch.analysis.languages import ANALYZERS
+from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
 
 # Private-use characters: no text means anything by them, and they are removed from the text
 # before marking, so a client can trust every marker to be one.
@@ -39,9 +51,17 @@ def headline_statement() -> Select[Any]:
     The query's words are analysed as keyword search analyses them and OR-ed (BM25 matches any
     of them); a query of stop words only marks nothing.
     """
-    # English, like the chunk text below: ts_headline re-parses raw text, which neither CJK
-    # segmentation nor a per-document configuration reaches yet (see README "Languages").
-    config = cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG)
+    # The document's own configuration (its stemmer and stop words), for the query's words as
+    # for the text: ts_headline re-parses raw text, which CJK segmentation does not reach (see
+    # README "Languages"), so CJK documents keep the `english` parse their analyzers use.
+    config = cast(
+        case(
+            {code: a.config for code, a in ANALYZERS.items()},
+            value=Document.language,
+            else_=TEXT_SEARCH_CONFIG,
+        ),
+        REGCONFIG,
+    )
     query = func.to_tsvector(config, bindparam("query", type_=Text))
     lexemes = func.unnest(func.tsvector_to_array(query))
     words = lexemes.table_valued("lexeme").render_derived()
@@ -69,5 +89,6 @@ def headline_statement() -> Select[Any]:
             (Chunk.document_id == wanted.c.document_id)
             & (Chunk.chunk_index == wanted.c.chunk_index),
         )
+        .join(Document, Document.id == Chunk.document_id)
         .where(Chunk.user_id == bindparam("user_id", type_=Integer))
     )

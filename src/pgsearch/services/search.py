@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,11 +13,10 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from pgsearch.analysis import Analyzer
-from pgsearch.analysis.query import query_analyzers
-from pgsearch.analysis.text import has_cjk
+from pgsearch.analysis.query import query_analyzers, query_languages
 from pgsearch.config import get_settings
 from pgsearch.db import AsyncConn, driver_connection, fetch_all, fetch_all_sync
-from pgsearch.embedding import MULTILINGUAL_MODELS, Embedder
+from pgsearch.embedding import MODEL_LANGUAGES, Embedder
 from pgsearch.errors import UserNotFound
 from pgsearch.models import Document, User
 from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
@@ -121,6 +120,7 @@ def _steps(
         mode = "semantic"  # a vector only: nothing to match keywords with
     bm25 = bm25_params or Bm25Params.from_settings()
     analyzers: list[Analyzer] = []
+    languages = user_facts.Languages(user_language=None, documents={})
     if mode != "semantic" and request.query is not None:
         languages = yield from user_facts.languages(user_id)
         analyzers = query_analyzers(
@@ -135,7 +135,14 @@ def _steps(
         vector=vector,
         query=request.query,
         analyzers=analyzers,
-        fusion=fusion_for(request.query, model, fusion),
+        fusion=fusion_for(
+            request.query,
+            model,
+            fusion,
+            requested=request.language,
+            documents=languages.documents,
+            user_language=languages.user_language,
+        ),
         bm25_params=bm25.for_fusion() if mode == "hybrid" else bm25,
     )
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
@@ -186,17 +193,34 @@ def _steps(
     return SearchResponse(results=hits, mode=mode, model=model)
 
 
-def fusion_for(query: str | None, model: str | None, fusion: FusionParams | None) -> FusionParams:
-    """The hybrid fusion for a query embedded by `model` (None: the client's vector).
+def fusion_for(
+    query: str | None,
+    model: str | None,
+    fusion: FusionParams | None,
+    *,
+    requested: str | None = None,
+    documents: Mapping[str, int] | None = None,
+    user_language: str | None = None,
+) -> FusionParams:
+    """The hybrid fusion for a query embedded by `model` (None: the client's vector), asked in
+    language `requested` (or none) by a user with `documents` (language code → count) and
+    `user_language` (or none).
 
-    An English-only model places CJK text almost at random, and leaning on it pulled hybrid
-    below keyword search in Korean, Japanese and Chinese (README, Multilingual search quality):
-    such a query leans on its keywords.
+    A model places text of a language it was not trained on almost at random: leaning on it
+    pulled hybrid below keyword search in every language MiniLM does not know (README,
+    Multilingual search quality). A query that can only be in such languages leans on its
+    keywords; one that may be in a language the model knows keeps the configured fusion.
     """
     fusion = fusion or FusionParams.from_settings(get_settings())
-    if model is not None and model not in MULTILINGUAL_MODELS and query and has_cjk(query):
-        return fusion.keyword_led()
-    return fusion
+    known = MODEL_LANGUAGES.get(model) if model is not None else None
+    if known is None or not query:
+        return fusion
+    languages = query_languages(
+        query, documents=documents or {}, requested=requested, user_language=user_language
+    )
+    if not languages or languages & known:
+        return fusion
+    return fusion.keyword_led()
 
 
 _USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
