@@ -23,13 +23,15 @@ Queries: the pages' NAME lines ("list directory contents"). Measured, passes int
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 
 import bm25s
@@ -133,9 +135,17 @@ def embedded(docs: Sequence[TextDocument], embedder: Embedder) -> list[DocumentC
     return out
 
 
-def load(docs: Sequence[TextDocument], embedder: Embedder, *, batch_chunks: int) -> int:
+def load(
+    database: BenchDatabase,
+    docs: Sequence[TextDocument],
+    embedder: Embedder,
+    *,
+    batch_chunks: int,
+    workers: int,
+) -> int:
     """Store the documents as one user's (English) through `store_documents`, a transaction per
-    batch; the next batch is embedded meanwhile. Returns the user id."""
+    batch, in `workers` processes (each embeds its batch, then stores it on its own
+    connection). Returns the user id."""
     with db.get_sessionmaker().begin() as session:
         check_model(session, embedder)  # records the model: the vector dimension, HNSW index
         user = User(name=LOADING, language="en")
@@ -145,20 +155,26 @@ def load(docs: Sequence[TextDocument], embedder: Embedder, *, batch_chunks: int)
     total = sum(len(d.chunks) for d in docs)
     done = 0
     began = time.perf_counter()
-    with ThreadPoolExecutor(1) as pool:
-        parts = batches(docs, batch_chunks)
-        pending = pool.submit(embedded, next(parts, []), embedder)
-        while ready := pending.result():
-            pending = pool.submit(embedded, next(parts, []), embedder)
-            with db.get_sessionmaker().begin() as session:
-                store_documents(
-                    session, user_id=uid, docs=ready, embedder=embedder, dim=embedder.dim
-                )
-            done += sum(len(d.chunks or ()) for d in ready)
-            if done // 50_000 != (done - batch_chunks) // 50_000:
+    spawn = multiprocessing.get_context("spawn")  # no copy of this process's connections
+    with ProcessPoolExecutor(
+        workers, mp_context=spawn, initializer=db.configure, initargs=(database.config,)
+    ) as pool:
+        stored = pool.map(store_batch, repeat(uid), batches(docs, batch_chunks))
+        for count in stored:
+            done += count
+            if done // 50_000 != (done - count) // 50_000:
                 rate = done / (time.perf_counter() - began)
                 say(f"{done:,} / {total:,} chunks stored, {rate:,.0f} chunks/s")
     return uid
+
+
+def store_batch(uid: int, docs: Sequence[TextDocument]) -> int:
+    """Embed and store documents in one transaction (in a loader process); chunks stored."""
+    embedder = get_embedder("wordllama")
+    ready = embedded(docs, embedder)
+    with db.get_sessionmaker().begin() as session:
+        store_documents(session, user_id=uid, docs=ready, embedder=embedder, dim=embedder.dim)
+    return sum(len(d.chunks) for d in docs)
 
 
 def loaded_user(database: BenchDatabase) -> int | None:
@@ -189,9 +205,12 @@ def prepare(database: BenchDatabase, args: argparse.Namespace, embedder: Embedde
     docs = corpus_documents(args)
     dropped = drop_search_indexes(database) if args.large else {}
     batch = args.batch or (5_000 if args.large else 2_000)
-    say(f"loading (wordllama vectors, store_documents, {batch:,} chunks per transaction)")
+    say(
+        f"loading (wordllama vectors, store_documents, {batch:,} chunks per transaction,"
+        f" {args.workers} processes)"
+    )
     began = time.perf_counter()
-    uid = load(docs, embedder, batch_chunks=batch)
+    uid = load(database, docs, embedder, batch_chunks=batch, workers=args.workers)
     loaded_s = time.perf_counter() - began
     hnsw = {name: d for name, d in dropped.items() if name == HNSW_INDEX.name}
     built_s = build_indexes(database, {n: d for n, d in dropped.items() if n not in hnsw})
@@ -400,7 +419,8 @@ def describe(database: BenchDatabase) -> int:
 def run(args: argparse.Namespace) -> None:
     passes = 3 if args.quick else args.passes
     modes: tuple[SearchMode, ...] = tuple(args.modes)
-    env = {"PGSEARCH_EMBEDDING_MODEL": "wordllama"}
+    # No statement timeout: a loader process may wait its turn on the user's BM25 statistics.
+    env = {"PGSEARCH_EMBEDDING_MODEL": "wordllama", "DB_STATEMENT_TIMEOUT_MS": "0"}
     say(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with bench_database(env, keep_in=args.data_dir) as database:
         embedder = get_embedder("wordllama")
@@ -556,6 +576,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=lambda v: v.split(","),
         default=["semantic", "keyword", "hybrid"],
         help="comma-separated: semantic,keyword,hybrid (all by default)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="loading processes, each on its own connection"
     )
     parser.add_argument(
         "--batch", type=int, help="chunks per transaction (default 2,000; --large 5,000)"
