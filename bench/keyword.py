@@ -23,6 +23,8 @@ Queries: the pages' NAME lines ("list directory contents"). Measured, passes int
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import multiprocessing
 import os
 import statistics
@@ -30,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import repeat
 from pathlib import Path
 
@@ -78,7 +80,7 @@ HNSW_MEMORY = "3GB"
 # The bench user's name while it is loaded, and once the load is complete.
 LOADING = "bench (loading)"
 LOADED = "bench"
-console = Console()
+console = Console(width=120)  # whole lines in a log file too
 
 
 def say(message: str) -> None:
@@ -341,6 +343,28 @@ def exact_bm25(
     return truth
 
 
+def kept_truth(
+    database: BenchDatabase,
+    uid: int,
+    texts: Sequence[str],
+    params: Bm25Params,
+    *,
+    chunks: int,
+    keep: Path | None,
+) -> list[Truth]:
+    """`exact_bm25`, kept in `keep` (the kept database's dir) for later runs on its data."""
+    if keep is None:
+        return exact_bm25(database, uid, texts, params)
+    key = json.dumps([list(texts), params.k1, params.b, chunks]).encode()
+    path = keep / f"bm25-truth-{hashlib.sha256(key).hexdigest()[:16]}.json"
+    if path.exists():
+        say(f"exact BM25 as computed by an earlier run ({path.name})")
+        return [Truth(**t) for t in json.loads(path.read_text())]
+    truth = exact_bm25(database, uid, texts, params)
+    path.write_text(json.dumps([asdict(t) for t in truth]))
+    return truth
+
+
 def caller(
     uid: int,
     mode: SearchMode,
@@ -431,7 +455,7 @@ def run(args: argparse.Namespace) -> None:
         texts = bench_queries(database, uid, args.queries, args.seed)
         vectors = embedder.embed(texts)
         say(f"{len(texts)} queries; exact BM25 with bm25s")
-        truth = exact_bm25(database, uid, texts, Bm25Params())
+        truth = kept_truth(database, uid, texts, Bm25Params(), chunks=chunks, keep=args.data_dir)
 
         found: dict[str, dict[int, list[str]]] = {m: {} for m in modes}
         params = Bm25Params(
