@@ -137,23 +137,27 @@ def embedded(docs: Sequence[TextDocument], embedder: Embedder) -> list[DocumentC
     return out
 
 
-def load(
-    database: BenchDatabase,
-    docs: Sequence[TextDocument],
-    embedder: Embedder,
-    *,
-    batch_chunks: int,
-    workers: int,
-) -> int:
-    """Store the documents as one user's (English) through `store_documents`, a transaction per
-    batch, in `workers` processes (each embeds its batch, then stores it on its own
-    connection). Returns the user id."""
+def new_user(embedder: Embedder) -> int:
+    """The bench user (English), in a database that records the embedder's model."""
     with db.get_sessionmaker().begin() as session:
         check_model(session, embedder)  # records the model: the vector dimension, HNSW index
         user = User(name=LOADING, language="en")
         session.add(user)
         session.flush()
-        uid = user.id
+        return user.id
+
+
+def load(
+    database: BenchDatabase,
+    uid: int,
+    docs: Sequence[TextDocument],
+    *,
+    batch_chunks: int,
+    workers: int,
+) -> None:
+    """Store the documents as the user's through `store_documents`, a transaction per batch,
+    in `workers` processes (each embeds its batch, then stores it on its own connection;
+    the user's row lock makes them store one at a time)."""
     total = sum(len(d.chunks) for d in docs)
     done = 0
     began = time.perf_counter()
@@ -167,7 +171,6 @@ def load(
             if done // 50_000 != (done - count) // 50_000:
                 rate = done / (time.perf_counter() - began)
                 say(f"{done:,} / {total:,} chunks stored, {rate:,.0f} chunks/s")
-    return uid
 
 
 def store_batch(uid: int, docs: Sequence[TextDocument]) -> int:
@@ -205,6 +208,7 @@ def prepare(database: BenchDatabase, args: argparse.Namespace, embedder: Embedde
         return uid
     say(f"reading {n_chunks(args):,} chunks of {'real text' if args.large else 'man pages'}")
     docs = corpus_documents(args)
+    uid = new_user(embedder)  # before the indexes are dropped: recording the model makes HNSW
     dropped = drop_search_indexes(database) if args.large else {}
     batch = args.batch or (5_000 if args.large else 2_000)
     say(
@@ -212,7 +216,7 @@ def prepare(database: BenchDatabase, args: argparse.Namespace, embedder: Embedde
         f" {args.workers} processes)"
     )
     began = time.perf_counter()
-    uid = load(database, docs, embedder, batch_chunks=batch, workers=args.workers)
+    load(database, uid, docs, batch_chunks=batch, workers=args.workers)
     loaded_s = time.perf_counter() - began
     hnsw = {name: d for name, d in dropped.items() if name == HNSW_INDEX.name}
     built_s = build_indexes(database, {n: d for n, d in dropped.items() if n not in hnsw})
