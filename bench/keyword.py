@@ -57,6 +57,7 @@ from bench.common import (
 from bench.manpages import load_manpages
 from bench.realtext import TextDocument
 from pgsearch import db
+from pgsearch.analysis import analyzer_for
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.models import HNSW_INDEX, User
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
@@ -80,6 +81,7 @@ HNSW_MEMORY = "3GB"
 # The bench user's name while it is loaded, and once the load is complete.
 LOADING = "bench (loading)"
 LOADED = "bench"
+LANGUAGE = "en"  # the bench user's: every document and query is analysed as English
 console = Console(width=120)  # whole lines in a log file too
 
 
@@ -141,7 +143,7 @@ def new_user(embedder: Embedder) -> int:
     """The bench user (English), in a database that records the embedder's model."""
     with db.get_sessionmaker().begin() as session:
         check_model(session, embedder)  # records the model: the vector dimension, HNSW index
-        user = User(name=LOADING, language="en")
+        user = User(name=LOADING, language=LANGUAGE)
         session.add(user)
         session.flush()
         return user.id
@@ -412,7 +414,9 @@ def first_statement_shares(
     with db.get_engine().connect() as conn:
         for t in texts:
             for p, tally in ((exact, "certified"), (params, "final")):
-                values = search_query.search_params(user_id=uid, k=K, query=t, bm25_params=p)
+                values = search_query.search_params(
+                    user_id=uid, k=K, query=t, bm25_params=p, analyzers=[analyzer_for(LANGUAGE)]
+                )
                 rows = conn.execute(search_query.statement("keyword"), values).all()
                 done = bool(rows and rows[0].complete)
                 if tally == "certified":
