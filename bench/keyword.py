@@ -81,6 +81,7 @@ HNSW_MEMORY = "3GB"
 # The bench user's name while it is loaded, and once the load is complete.
 LOADING = "bench (loading)"
 LOADED = "bench"
+MODES = ("semantic", "keyword", "hybrid")
 LANGUAGE = "en"  # the bench user's: every document and query is analysed as English
 console = Console(width=120)  # whole lines in a log file too
 
@@ -220,8 +221,7 @@ def prepare(database: BenchDatabase, args: argparse.Namespace, embedder: Embedde
     began = time.perf_counter()
     load(database, uid, docs, batch_chunks=batch, workers=args.workers)
     loaded_s = time.perf_counter() - began
-    hnsw = {name: d for name, d in dropped.items() if name == HNSW_INDEX.name}
-    built_s = build_indexes(database, {n: d for n, d in dropped.items() if n not in hnsw})
+    built_s = build_indexes(database, {n: d for n, d in dropped.items() if n != HNSW_INDEX.name})
     with database.connect() as conn:
         conn.execute("VACUUM ANALYZE")
         conn.execute("UPDATE users SET name = %s WHERE id = %s", (LOADED, uid))
@@ -586,6 +586,14 @@ def report(
         console.print(f"{'[green]met' if ok else '[red]missed'}[/]  {name}")
 
 
+def modes(value: str) -> list[str]:
+    """`--modes`: comma-separated search modes."""
+    found = value.split(",")
+    if not found or any(m not in MODES for m in found):
+        raise argparse.ArgumentTypeError(f"{value!r}: give some of {','.join(MODES)}")
+    return found
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, help="chunks (default 100k; --quick 20k, --large 1M)")
@@ -605,8 +613,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--modes",
-        type=lambda v: v.split(","),
-        default=["semantic", "keyword", "hybrid"],
+        type=modes,
+        default=list(MODES),
         help="comma-separated: semantic,keyword,hybrid (all by default)",
     )
     parser.add_argument(
