@@ -42,6 +42,7 @@ from bm25s.tokenization import Tokenized
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
@@ -57,9 +58,9 @@ from bench.common import (
 from bench.manpages import load_manpages
 from bench.realtext import TextDocument
 from pgsearch import db
-from pgsearch.analysis import analyzer_for
+from pgsearch.analysis.query import query_analyzers
 from pgsearch.embedding import Embedder, get_embedder
-from pgsearch.models import HNSW_INDEX, User
+from pgsearch.models import HNSW_INDEX, Document, User
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
 from pgsearch.search import query as search_query
 from pgsearch.search.bm25 import Bm25Params
@@ -82,7 +83,7 @@ HNSW_MEMORY = "3GB"
 LOADING = "bench (loading)"
 LOADED = "bench"
 MODES = ("semantic", "keyword", "hybrid")
-LANGUAGE = "en"  # the bench user's: every document and query is analysed as English
+LARGE_LANGUAGE = "en"  # `--large`: every document and query is analysed as English
 console = Console(width=120)  # whole lines in a log file too
 
 
@@ -140,11 +141,11 @@ def embedded(docs: Sequence[TextDocument], embedder: Embedder) -> list[DocumentC
     return out
 
 
-def new_user(embedder: Embedder) -> int:
-    """The bench user (English), in a database that records the embedder's model."""
+def new_user(embedder: Embedder, language: str | None) -> int:
+    """The bench user, in a database that records the embedder's model."""
     with db.get_sessionmaker().begin() as session:
         check_model(session, embedder)  # records the model: the vector dimension, HNSW index
-        user = User(name=LOADING, language=LANGUAGE)
+        user = User(name=LOADING, language=language)
         session.add(user)
         session.flush()
         return user.id
@@ -211,7 +212,9 @@ def prepare(database: BenchDatabase, args: argparse.Namespace, embedder: Embedde
         return uid
     say(f"reading {n_chunks(args):,} chunks of {'real text' if args.large else 'man pages'}")
     docs = corpus_documents(args)
-    uid = new_user(embedder)  # before the indexes are dropped: recording the model makes HNSW
+    # Before the indexes are dropped: recording the model makes HNSW. `--large`: English, as
+    # the truth's queries are read; otherwise each document's language is detected.
+    uid = new_user(embedder, LARGE_LANGUAGE if args.large else None)
     dropped = drop_search_indexes(database) if args.large else {}
     batch = args.batch or (5_000 if args.large else 2_000)
     say(
@@ -412,10 +415,18 @@ def first_statement_shares(
     certified = final = 0
     exact = replace(params, exhaustive_max=2**31 - 1)
     with db.get_engine().connect() as conn:
+        user_language = conn.execute(select(User.language).where(User.id == uid)).scalar()
+        counts = conn.execute(
+            select(Document.language, func.count())
+            .where(Document.user_id == uid)
+            .group_by(Document.language)
+        ).all()
         for t in texts:
+            # As the service reads the query: by the languages of the user and its documents.
+            analyzers = query_analyzers(t, documents=dict(counts), user_language=user_language)
             for p, tally in ((exact, "certified"), (params, "final")):
                 values = search_query.search_params(
-                    user_id=uid, k=K, query=t, bm25_params=p, analyzers=[analyzer_for(LANGUAGE)]
+                    user_id=uid, k=K, query=t, bm25_params=p, analyzers=analyzers
                 )
                 rows = conn.execute(search_query.statement("keyword"), values).all()
                 done = bool(rows and rows[0].complete)
