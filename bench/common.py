@@ -85,17 +85,58 @@ class BenchDatabase:
 
 
 @contextmanager
-def bench_database(settings_env: dict[str, str] | None = None) -> Iterator[BenchDatabase]:
-    """Start a fresh embedded PostgreSQL in a temp dir, migrate it, and remove it all at the end."""
-    tmp_dir = Path(tempfile.mkdtemp(prefix="pgsearch-bench-"))
+def bench_database(
+    settings_env: dict[str, str] | None = None, *, keep_in: Path | None = None
+) -> Iterator[BenchDatabase]:
+    """Start an embedded PostgreSQL and migrate it: a fresh one in a temp dir, removed at the
+    end, or the one in `keep_in` (made there if missing), kept for the next run."""
+    tmp_dir = keep_in if keep_in is not None else Path(tempfile.mkdtemp(prefix="pgsearch-bench-"))
     try:
         with temporary_database(
             tmp_dir / "data", DB_NAME=BENCH_DB_NAME, **(settings_env or {})
         ) as config:
             yield BenchDatabase(config=config, env=dict(os.environ), tmp_dir=tmp_dir)
     finally:
-        with uninterruptible():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+        if keep_in is None:
+            with uninterruptible():
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+# Dropped for a bulk load and built after it; the BM25 postings are written by triggers on
+# chunks either way.
+SEARCH_INDEXES = (
+    "ix_chunks_embedding_hnsw",
+    "ix_bm25_postings_impact",
+    "ix_bm25_postings_chunk_id",
+    "ix_documents_metadata",
+)
+
+
+def drop_search_indexes(database: BenchDatabase) -> dict[str, str]:
+    """Drop the search indexes; returns their definitions, as the migration made them."""
+    with database.connect() as conn:
+        found = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)",
+            (list(SEARCH_INDEXES),),
+        ).fetchall()
+        for name, _ in found:
+            conn.execute(f"DROP INDEX {name}")
+    return {name: definition for name, definition in found}
+
+
+def build_indexes(
+    database: BenchDatabase, definitions: dict[str, str], *, memory: str = "1GB"
+) -> float:
+    """Create the indexes of these definitions (from `drop_search_indexes`); seconds."""
+    with database.connect() as conn:
+        start = time.perf_counter()
+        # With the server default (64 MB) the HNSW graph does not fit in memory and the build
+        # spills to disk, several times slower; a bulk loader raises it for its session.
+        conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (memory,))
+        for definition in definitions.values():
+            # A definition read back from pg_indexes, not outside input.
+            conn.execute(definition)
+        return time.perf_counter() - start
 
 
 # -- the API server ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
+from bench import realtext
 from bench.common import (
     Latencies,
     bench_database,
@@ -26,7 +27,8 @@ from bench.common import (
     median_pass,
     time_calls,
 )
-from bench.keyword import load, queries
+from bench.keyword import bench_queries, load, new_user
+from bench.manpages import load_manpages
 from pgsearch import db
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.schemas import SearchMode, SearchRequest
@@ -68,10 +70,12 @@ def run(args: argparse.Namespace) -> None:
     with bench_database({"PGSEARCH_EMBEDDING_MODEL": "wordllama"}) as database:
         embedder = get_embedder("wordllama")
         console.print(f"loading {n:,} chunks of man pages")
-        uid, _, lines = load(n, embedder)
+        docs = realtext.first_chunks(realtext.manpage_documents(load_manpages()), n)
+        uid = new_user(embedder, None)
+        load(database, uid, docs, batch_chunks=2_000, workers=1)
         with database.connect() as conn:
             conn.execute("VACUUM ANALYZE")
-        texts = queries(lines, args.queries, seed=0)
+        texts = bench_queries(database, uid, args.queries, seed=0)
         vectors = embedder.embed(texts)
         modes: tuple[SearchMode, ...] = ("keyword", "hybrid")
         cases = [(m, h) for m in modes for h in (False, True)]

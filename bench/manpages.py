@@ -14,8 +14,8 @@ How much text there is depends on the machine: `uv run python -m bench.manpages`
 One development machine with the Google Cloud SDK installed renders 19,615 pages (16,631 of them
 `gcloud_*` reference pages) into 118,368 chunks of 800 characters; without the gcloud pages
 (`exclude_prefixes=("gcloud",)`) 2,984 pages give 37,786 chunks. Loading all takes ~7 s of CPU.
-A machine without the SDK has ~35k chunks; for ~100k chunks there, add other real text (e.g.
-bench/corpus.py's stdlib docs) rather than repeating pages.
+A machine without the SDK has ~35k chunks; for more, bench/realtext.py adds other real text
+rather than repeating pages.
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ from bench.common import (
     Latencies,
     api_server,
     bench_database,
+    build_indexes,
+    drop_search_indexes,
     exact_top_k,
     median_pass,
     recall_at_k,
@@ -137,13 +139,6 @@ _COPY_DOCUMENTS: LiteralString = (
 _COPY_CHUNKS: LiteralString = (
     "COPY chunks (document_id, user_id, chunk_index, text, embedding) FROM STDIN (FORMAT BINARY)"
 )
-# The BM25 postings are written by triggers on chunks, for both paths alike.
-_INDEXES = (
-    "ix_chunks_embedding_hnsw",
-    "ix_bm25_postings_impact",
-    "ix_bm25_postings_chunk_id",
-    "ix_documents_metadata",
-)
 
 
 def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int) -> float:
@@ -170,31 +165,6 @@ def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int)
             for i, doc_id in zip(rows, ids, strict=True):
                 copy.write_row((doc_id, user_id, 0, ds.texts[i], ds.vectors[i]))
         conn.commit()
-        return time.perf_counter() - start
-
-
-def drop_search_indexes(database: BenchDatabase) -> dict[str, str]:
-    """Drop the search indexes; returns their definitions, as the migration made them."""
-    with database.connect() as conn:
-        found = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)",
-            (list(_INDEXES),),
-        ).fetchall()
-        for name in _INDEXES:
-            conn.execute(f"DROP INDEX {name}")
-    return {name: definition for name, definition in found}
-
-
-def build_indexes(database: BenchDatabase, definitions: dict[str, str]) -> float:
-    """Recreate the dropped indexes; seconds."""
-    with database.connect() as conn:
-        start = time.perf_counter()
-        # With the server default (64 MB) the HNSW graph does not fit in memory and the build
-        # spills to disk, several times slower; a bulk loader raises it for its session.
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        for name in _INDEXES:
-            # A definition read back from pg_indexes above, not outside input.
-            conn.execute(definitions[name])
         return time.perf_counter() - start
 
 

@@ -32,12 +32,14 @@ from bench.common import (
     BenchDatabase,
     Dataset,
     bench_database,
+    build_indexes,
+    drop_search_indexes,
     exact_top_k,
     recall_at_k,
     run_interruptible,
     synthetic_dataset,
 )
-from bench.search import build_indexes, drop_search_indexes, interleaved, service_caller
+from bench.search import interleaved, service_caller
 from pgsearch import db
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.schemas import SearchMode, SearchRequest
