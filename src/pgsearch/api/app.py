@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pgsearch import __version__, db
 from pgsearch.api.deps import reject_unknown_query_params
 from pgsearch.api.errors import install_error_handlers
+from pgsearch.api.fast_search import SearchFastPath
 from pgsearch.api.limits import BodySizeLimit
 from pgsearch.api.routes import documents, embeddings, files, health, keys, me, search, ui, users
 from pgsearch.config import get_settings
@@ -89,6 +90,8 @@ def create_app() -> FastAPI:
     config = db.get_config()
     app.state.db_slots = anyio.CapacityLimiter(config.DB_POOL_SIZE + config.DB_MAX_OVERFLOW)
     install_error_handlers(app)
+    # Inside the size limit: a body it has let through is the fast path's to read.
+    app.add_middleware(SearchFastPath)
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
     app.include_router(health.router)
     app.include_router(users.router)

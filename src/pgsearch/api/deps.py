@@ -113,14 +113,13 @@ class Principal:
 
 async def _authenticate(
     settings: Settings,
-    credentials: HTTPAuthorizationCredentials | None,
+    token: str | None,
     key_user: Callable[[str], Awaitable[int | None]],
 ) -> Principal:
     if settings.admin_key is None:
         return Principal(admin=True)
-    if credentials is None:
+    if token is None:
         raise Unauthorized("missing API key: send `Authorization: Bearer <key>`")
-    token = credentials.credentials
     if hmac.compare_digest(token.encode(), settings.admin_key.get_secret_value().encode()):
         return Principal(admin=True)
     user_id = await key_user(token)
@@ -141,21 +140,27 @@ def _session_key_user(db: Session) -> Callable[[str], Awaitable[int | None]]:
 # session would take a second pooled connection while holding the first.
 async def principal(settings: SettingsDep, db: SessionDep, credentials: BearerDep) -> Principal:
     """The caller, authenticated on the request's session (everyone is admin with auth off)."""
-    return await _authenticate(settings, credentials, _session_key_user(db))
+    return await _authenticate(settings, _token(credentials), _session_key_user(db))
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return None if credentials is None else credentials.credentials
 
 
 async def read_principal(
     settings: SettingsDep, db: ReadSessionDep, credentials: BearerDep
 ) -> Principal:
     """`principal` for routes that only read."""
-    return await _authenticate(settings, credentials, _session_key_user(db))
+    return await _authenticate(settings, _token(credentials), _session_key_user(db))
 
 
 async def connection_principal(
     settings: SettingsDep, conn: ReadConnectionDep, credentials: BearerDep
 ) -> Principal:
     """`principal` for routes that read on an async connection (no session, no thread)."""
-    return await _authenticate(settings, credentials, functools.partial(key_user_async, conn))
+    return await _authenticate(
+        settings, _token(credentials), functools.partial(key_user_async, conn)
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
@@ -198,6 +203,15 @@ async def read_owned_user_id(principal: ReadPrincipalDep, user_id: UserIdPath) -
 async def connection_owned_user_id(principal: ConnectionPrincipalDep, user_id: UserIdPath) -> int:
     """`owned_user_id` for routes that read on an async connection."""
     return _owned(principal, user_id)
+
+
+async def authorize_connection(
+    settings: Settings, conn: AsyncConn, token: str | None, user_id: int
+) -> int:
+    """`connection_owned_user_id` without FastAPI: the caller's bearer `token` may reach
+    `user_id` (the search fast path, api/fast_search.py)."""
+    key_user = functools.partial(key_user_async, conn)
+    return _owned(await _authenticate(settings, token, key_user), user_id)
 
 
 def _query_names(request: Request, route: APIRoute) -> frozenset[str]:

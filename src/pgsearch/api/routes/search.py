@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from pgsearch.api.deps import ConnectionOwnUserId, QueryEmbedderDep, ReadConnectionDep
+from pgsearch.api.fast_search import search_response
 from pgsearch.schemas import SearchRequest, SearchResponse
 from pgsearch.services import search as search_service
 
@@ -19,10 +20,11 @@ async def search(
     body: SearchRequest,
 ) -> Response:
     """Semantic, keyword or hybrid (default) search over the user's documents."""
-    # The path every search walks: its SQL on the event loop (a thread only to embed a query
+    # The usual request is answered before it gets here (api/fast_search.py), with the same
+    # parts. The path every search walks: its SQL on the event loop (a thread only to embed a query
     # text), and the response serialised once from the model the service built
     # (`response_model` only documents it; validating it again would cost as much as the SQL).
     result = await search_service.search_async(
         conn, user_id=user_id, request=body, embedder=embedder
     )
-    return Response(result.model_dump_json(), media_type="application/json")
+    return search_response(result.model_dump_json())
