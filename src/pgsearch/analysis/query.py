@@ -34,12 +34,11 @@ def query_analyzers(
     the languages holding at least MIN_SHARE of the user's `documents` (language code → count),
     and of a minority language the query is written in.
     """
-    total = sum(documents.values())
-    languages = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
-    languages |= {lang for lang in (requested, user_language) if lang is not None}
+    languages = _main_languages(documents, user_language)
+    languages |= {requested} if requested is not None else set()
     minority = {lang for lang, n in documents.items() if n > 0} - languages
     if minority:
-        languages |= _query_languages(query) & minority
+        languages |= (_script_languages(query) or {detect_language(query)}) & minority
     if not languages:
         languages.add(DEFAULT_LANGUAGE)
     return sorted({analyzer_for(lang) for lang in languages}, key=lambda a: a.name)
@@ -62,12 +61,10 @@ def query_languages(
     """
     if requested is not None:
         return frozenset({requested})
-    script = {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}
+    script = _script_languages(query)
     if script:
         return frozenset(script)
-    total = sum(documents.values())
-    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
-    main |= {user_language} if user_language is not None else set()
+    main = _main_languages(documents, user_language)
     if len(main) > 1:
         detected = detect_language(query)
         if detected in main:
@@ -75,7 +72,13 @@ def query_languages(
     return frozenset(main)
 
 
-def _query_languages(query: str) -> set[str]:
-    """The languages the query is written in, as far as its script or a detector can tell."""
-    found = {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}
-    return found or {detect_language(query)}
+def _main_languages(documents: Mapping[str, int], user_language: str | None) -> set[str]:
+    """The user's language and those holding at least MIN_SHARE of the user's documents."""
+    total = sum(documents.values())
+    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
+    return main | ({user_language} if user_language is not None else set())
+
+
+def _script_languages(query: str) -> set[str]:
+    """The CJK languages the query's scripts say it is in (none: another script)."""
+    return {_SEGMENTER_LANGUAGE[s] for s in cjk_segmenters(query)}
