@@ -128,8 +128,8 @@ def session_settings(config: DatabaseConfig) -> dict[str, str]:
         # plan made once. The search statements leave the planner one access path each (see
         # search/query.semantic_candidates, search/bm25.py), so a plan for the values at hand
         # is no better, and planning each execution anew cost more server CPU than running
-        # many of them (README, Search speed). A plan that turns out short (an HNSW scan under a
-        # selective filter) is caught by the statement's `short`/`complete` columns.
+        # many of them (README, Search speed). Statements with a metadata filter are never
+        # prepared, so planned for their values (search/query._build).
         "plan_cache_mode": "force_generic_plan",
     }
 
@@ -188,6 +188,9 @@ class CompiledStatement:
     names: tuple[str, ...]  # the parameter of each placeholder
     defaults: Mapping[str, Any]  # values fixed when the statement was built (`pos = 1`)
     processors: Mapping[str, Callable[[Any], Any]]  # e.g. JSONB values wrapped for psycopg
+    # False: never prepared, so planned for its values at every execution (the statement's
+    # `plan_each_execution` option); None: psycopg prepares it after a few runs (generic plan).
+    prepare: bool | None = None
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any]:
         """The statement's parameters: `values` by name, else the built-in value."""
@@ -220,9 +223,9 @@ def compile_statement(stmt: Select[*tuple[Any, ...]]) -> CompiledStatement:
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors[name] = process
-    return CompiledStatement(
-        compiled.string, tuple(compiled.positiontup or ()), defaults, processors
-    )
+    names = tuple(compiled.positiontup or ())
+    prepare = False if stmt.get_execution_options().get("plan_each_execution") else None
+    return CompiledStatement(compiled.string, names, defaults, processors, prepare)
 
 
 async def fetch_all(
@@ -231,7 +234,7 @@ async def fetch_all(
     """Run `stmt` with `values` on an async connection; rows are named tuples."""
     compiled = compile_statement(stmt)
     cursor = psycopg.AsyncRawCursor(conn, row_factory=namedtuple_row)
-    await cursor.execute(compiled.sql, compiled.parameters(values))
+    await cursor.execute(compiled.sql, compiled.parameters(values), prepare=compiled.prepare)
     return await cursor.fetchall()
 
 
@@ -241,7 +244,7 @@ def fetch_all_sync(
     """`fetch_all` on a session's connection (`driver_connection`)."""
     compiled = compile_statement(stmt)
     cursor = psycopg.RawCursor(conn, row_factory=namedtuple_row)
-    cursor.execute(compiled.sql, compiled.parameters(values))
+    cursor.execute(compiled.sql, compiled.parameters(values), prepare=compiled.prepare)
     return cursor.fetchall()
 
 

@@ -19,7 +19,7 @@ from pgsearch.embedding import get_embedder
 from pgsearch.models import Document
 from pgsearch.schemas import SearchRequest
 from pgsearch.search import query as query_sql
-from pgsearch.search.filters import compile_filter
+from pgsearch.search.filters import compile_filter, compile_filter_params
 from pgsearch.services import search as search_service
 from tests.filter_cases import FILTER_CASES
 from tests.helpers import (
@@ -502,3 +502,21 @@ def test_hybrid_score_is_the_adaptive_fusion_of_both_rankings(client: TestClient
     assert [h["external_id"] for h in hybrid] == order
     for hit in hybrid:
         assert hit["score"] == pytest.approx(expected[hit["external_id"]], abs=1e-6)
+
+
+def test_filtered_statements_are_planned_at_each_execution(client: TestClient) -> None:
+    """Unfiltered search statements are prepared (one generic plan); those with a metadata
+    filter never are, so each execution is planned for the filter's values."""
+    uid = make_user(client)
+    compiled = compile_filter_params({"kind": "a"}, Document.meta.expression)
+    filtered = query_sql.filtered_statement("semantic", compiled)
+    plain = query_sql.statement("semantic")
+    values = query_sql.search_params(user_id=uid, k=5, vector=np.asarray(unit(0), np.float32))
+    with db.get_engine().connect() as conn:
+        driver = db.driver_connection(conn)
+        for _ in range(db.PREPARE_THRESHOLD + 1):
+            db.fetch_all_sync(driver, plain, values)
+            db.fetch_all_sync(driver, filtered, values | compiled.params)
+        prepared = conn.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    searches = [s for s in prepared if "semantic_candidates" in s]
+    assert ["@>" in s for s in searches] == [False]  # the filter is a containment

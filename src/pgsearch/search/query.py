@@ -185,10 +185,15 @@ def _build(
     mode: SearchMode, where: ColumnElement[bool] | None, approximate: bool, exhaustive: bool
 ) -> Select[Any]:
     if mode == "semantic":
-        return semantic_search(where, approximate=approximate)
-    if mode == "keyword":
-        return keyword_search(where, exhaustive=exhaustive)
-    return hybrid_search(where, approximate=approximate)
+        stmt = semantic_search(where, approximate=approximate)
+    elif mode == "keyword":
+        stmt = keyword_search(where, exhaustive=exhaustive)
+    else:
+        stmt = hybrid_search(where, approximate=approximate)
+    # A filter's selectivity decides its best plan (which table first, an index or not), and
+    # a plan made once for any value cannot know it: filtered statements are planned at each
+    # execution (never prepared: db.compile_statement).
+    return stmt if where is None else stmt.execution_options(plan_each_execution=True)
 
 
 def _restrict(
