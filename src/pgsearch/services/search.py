@@ -9,7 +9,7 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pgsearch.analysis import Analyzer
@@ -27,6 +27,7 @@ from pgsearch.search.params import FusionParams
 from pgsearch.services import user_facts
 from pgsearch.services.documents import check_vector
 from pgsearch.services.highlight import add_highlights, highlight_step
+from pgsearch.services.user_facts import Step
 
 # Candidate chunks a widened search may rank before it settles for fewer than k documents.
 MAX_CANDIDATES = 50_000
@@ -35,7 +36,6 @@ MAX_CANDIDATES = 50_000
 # A search is a short conversation with the database: the steps below yield each statement
 # with its values and receive its rows, so one logic serves the sync session (CLI, bench,
 # tests) and the async connection of the HTTP route (db.fetch_all).
-Step = tuple[Select[*tuple[Any, ...]], dict[str, Any]]
 Steps = Generator[Step, Sequence[Any], SearchResponse]
 
 

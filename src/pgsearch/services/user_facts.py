@@ -21,6 +21,7 @@ from pgsearch.models import Document, User
 from pgsearch.search import query as q
 
 T = TypeVar("T")
+# A statement and its values, yielded by a search's steps (services/search.py).
 Step = tuple[Select[*tuple[Any, ...]], dict[str, Any]]
 
 _TTL_S = 30.0
