@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pgvector.sqlalchemy import SPARSEVEC, Vector
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     REAL,
     BigInteger,
@@ -183,17 +183,6 @@ Index(
     bm25_postings.c.term,
     bm25_postings.c.impact.desc(),
     postgresql_include=["chunk_id", "tf", "length"],
-)
-
-# Each chunk's postings again, as one sparse vector of impacts over the terms' coordinates
-# (`bm25_dim`): keyword candidates are scored by one inner product each (search/bm25.py).
-bm25_vectors = Table(
-    "bm25_vectors",
-    Base.metadata,
-    Column("user_id", Integer, primary_key=True),
-    Column("chunk_id", BigInteger, primary_key=True),
-    Column("document_id", BigInteger, nullable=False),
-    Column("terms", SPARSEVEC(), nullable=False),
 )
 
 

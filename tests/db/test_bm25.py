@@ -119,7 +119,6 @@ def test_new_k1_and_b_take_effect_at_start(client: TestClient, settings_env: Any
     params = replace(Bm25Params.from_settings(), per_term=1, rescore=2)
     assert not first_round_complete(uid, "cat", k=1, params=params)
     prepare_database()
-    assert_statistics_exact()  # the vectors were re-made with the postings' impacts
     assert first_round_complete(uid, "cat", k=1, params=params)
     assert_scores(keyword(client, uid, "cat owl"), expected)
 
@@ -162,13 +161,6 @@ RECOUNT = {
         "SELECT chunk_id, user_id, term, tf FROM bm25_postings ORDER BY 1, 3",
         """SELECT c.id, c.user_id, hashtextextended(u.lexeme, 0), cardinality(u.positions)
            FROM chunks c CROSS JOIN LATERAL unnest(c.tsv) u ORDER BY 1, 3""",
-    ),    # Each chunk's vector holds its postings' impacts, and is gone with them.
-    "vectors": (
-        "SELECT user_id, chunk_id, document_id, terms::text FROM bm25_vectors ORDER BY 1, 2",
-        """SELECT p.user_id, p.chunk_id, c.document_id,
-                  bm25_sparsevec(array_agg(p.term), array_agg(p.impact))::text
-           FROM bm25_postings p JOIN chunks c ON c.id = p.chunk_id
-           GROUP BY 1, 2, 3 ORDER BY 1, 2""",
     ),
 }
 
@@ -213,7 +205,7 @@ def test_statistics_equal_a_recount_after_every_write(client: TestClient) -> Non
     assert client.delete(f"/users/{b}").status_code == 204
     assert_statistics_exact()
     with db.get_engine().connect() as conn:
-        for table in ("bm25_postings", "bm25_vectors", "bm25_df", "bm25_stats"):
+        for table in ("bm25_postings", "bm25_df", "bm25_stats"):
             left = conn.scalar(text(f"SELECT count(*) FROM {table} WHERE user_id = :b"), {"b": b})
             assert left == 0, table
     # User a's keyword search still sees exactly its remaining documents.
@@ -351,6 +343,25 @@ def test_rescore_reads_the_query_terms_of_each_chunk(client: TestClient) -> None
     assert {"d1", "d2", "c0"} <= found.keys()  # c0: read for "cat" only
     for name, score in found.items():
         assert score == pytest.approx(expected[name], rel=1e-9), name
+
+
+def test_terms_of_each_scored_chunk_are_read_inline(client: TestClient) -> None:
+    """`bm25_terms` is inlined into the keyword statement (a call per scored chunk through
+    the SQL function executor cost most of a query): no function scan of it in the plan."""
+    uid = make_user(client)
+    post_docs(client, uid, CORPUS)
+    stmt = query_sql.statement("keyword")
+    with db.get_engine().connect() as conn:
+        compiled = stmt.compile(dialect=conn.dialect)
+        values = query_sql.search_params(user_id=uid, k=3, query="cat dog")
+        plan = "\n".join(
+            row[0]
+            for row in conn.exec_driver_sql(
+                "EXPLAIN " + str(compiled), {**compiled.params, **values}
+            )
+        )
+    assert "Function Scan on unnest" in plan  # the inlined body
+    assert "Function Scan on bm25_terms" not in plan
 
 
 def test_certified_top_k_is_exact_with_pruned_rescoring(client: TestClient) -> None:

@@ -6,13 +6,11 @@ with tf the term's occurrences in the chunk, length the chunk's lexeme occurrenc
 avgdl the statistics of the user's own chunks (`bm25_stats`, `bm25_df`).
 
 Postings store each (chunk, term)'s *impact* (the fraction above, made with the k1, b and avgdl
-recorded in the user's `bm25_stats` row) in an index ordered by impact, and each chunk's impacts
-again as one sparse vector (`bm25_vectors`). A query reads the top `per_term` postings of each
-term and bounds what every chunk read can score; weighs the `rescore` best bounds with their
-vectors; scores the best of those exactly (from tf and length, with the current statistics and
-k1, b); and certifies the result: when the k-th document's exact score is at least what any
-chunk not scored exactly can reach, the top k is exact. Otherwise the service runs the
-exhaustive form.
+recorded in the user's `bm25_stats` row) in an index ordered by impact. A query reads the top
+`per_term` postings of each term, bounds what every chunk can score, re-scores the best
+`rescore` chunks exactly (from tf and length, with the current statistics and k1, b), and
+certifies the result: when the k-th document's exact score is at least the bound of every chunk
+not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pgvector.sqlalchemy import SPARSEVEC
 from sqlalchemy import (
     CTE,
     BindParameter,
@@ -43,7 +40,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REAL, REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import coalesce
 
@@ -57,7 +54,7 @@ from pgsearch.analysis import (
 )
 from pgsearch.analysis.languages import Segmenter
 from pgsearch.config import get_settings
-from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, bm25_postings, bm25_vectors
+from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, bm25_postings
 
 USER_ID = bindparam("user_id", type_=Integer)
 QUERY_TEXT = bindparam("query_text", type_=Text)
@@ -77,7 +74,6 @@ RESCORE = bindparam("bm25_rescore", type_=Integer)
 EXHAUSTIVE_MAX = bindparam("bm25_exhaustive_max", type_=Integer)
 
 P = bm25_postings.c
-V = bm25_vectors.c
 
 
 # Hybrid search's BM25 sizes (bench/keyword.py, bench/quality.py).
@@ -91,8 +87,7 @@ class Bm25Params:
 
     k1: float = 1.2
     b: float = 0.75
-    # Postings read per query term, and chunks weighed by their stored impacts (measured:
-    # bench/keyword.py); the best `candidates` of those are scored exactly.
+    # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
     per_term: int = 2000
     rescore: int = 600
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
@@ -306,23 +301,11 @@ def _query_lexemes() -> CTE:
     )
 
 
-def _query_vector(terms: CTE) -> ScalarSelect[Any]:
-    """The query's IDF weights as a sparse vector over the terms' coordinates (`bm25_vectors`)."""
-    return select(
-        func.bm25_sparsevec(
-            func.array_agg(terms.c.term), func.array_agg(cast(terms.c.w, REAL)), type_=SPARSEVEC
-        )
-    ).scalar_subquery()
+def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
+    """Candidates from the top postings of each term, the best of them scored exactly.
 
-
-def top_k(where: ColumnElement[bool] | None) -> TopK:
-    """Candidates from the top postings of each term; the best of them scored exactly.
-
-    Rounds on fewer and fewer chunks: the top `per_term` postings of each term give every
-    chunk read a bound (what it has plus what its missing lists could give); the `rescore`
-    best bounds are weighed by their stored impacts (one inner product each, every query term
-    counted); the `candidates` best of those, and any other whose impacts could still reach
-    the k-th document, are scored exactly from their own lexemes with the current statistics.
+    `prune`: score the best quarter first; of the rest, only chunks whose bound reaches the
+    k-th document found so far (the others cannot be in the top k, certified or not).
     """
     stats = _stats()
     terms = _query_terms(stats, cut=True)
@@ -350,36 +333,25 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         b = bounded.subquery("bm25_bounded")
         bounded = _with_document(select(b), b.c.chunk_id, where)
     bounds = bounded.cte("bm25_bounds").prefix_with("MATERIALIZED")
-    # One past `rescore`: its bound is what any chunk not weighed can reach (weighing one
-    # more costs less than a second sort of the bounds to find it).
-    chosen = (
+    # One past `rescore`: its bound is what any chunk not chosen can reach (choosing one more
+    # costs less than a second sort of the bounds to find it).
+    top = (
         select(bounds.c.chunk_id, bounds.c.length, bounds.c.bound)
         .order_by(bounds.c.bound.desc())
         .limit(RESCORE + 1)
+        .subquery("bm25_top")
+    )
+    chosen = (
+        select(top, func.row_number().over(order_by=top.c.bound.desc()).label("pos"))
         .cte("bm25_chosen")
         .prefix_with("MATERIALIZED")
     )
     next_bound = select(
         case((func.count() > RESCORE, func.min(chosen.c.bound)), else_=0.0)
     ).scalar_subquery()
-    # Scores from the stored impacts: exact up to the drift of avgdl since they were made
-    # (and 4-byte rounding). A term coordinate two terms share only adds.
-    impact_score = -V.terms.max_inner_product(_query_vector(terms))
-    weighed = (
-        select(
-            chosen.c.chunk_id,
-            chosen.c.length,
-            V.document_id,
-            impact_score.label("approx"),
-            func.row_number().over(order_by=impact_score.desc()).label("pos"),
-        )
-        .select_from(chosen)
-        .join(bm25_vectors, and_(V.user_id == USER_ID, V.chunk_id == chosen.c.chunk_id))
-        .cte("bm25_weighed")
-        .prefix_with("MATERIALIZED")
-    )
-    # Exact scores from a chunk's own lexemes: its `tsv` narrowed to the query's lexemes
-    # (marked with weight A, then kept) gives the tf of every query term it holds.
+    # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
+    # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
+    # with no look-up of postings a cut list may have left out.
     lexemes = _query_lexemes()
     held = func.bm25_terms(
         func.ts_filter(
@@ -388,47 +360,47 @@ def top_k(where: ColumnElement[bool] | None) -> TopK:
         )
     ).table_valued("term", "tf")
     exact = (
-        select(func.sum(_score(terms, held.c.tf, weighed.c.length)).label("rank"))
+        select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
         .select_from(held)
         .join(terms, terms.c.term == held.c.term)
         .lateral("bm25_exact")
     )
 
-    def scored_exactly(which: ColumnElement[bool]) -> Select[Any]:
-        return (
-            select(weighed.c.chunk_id, weighed.c.document_id, exact.c.rank)
-            .select_from(weighed)
-            .join(Chunk, Chunk.id == weighed.c.chunk_id)
+    def rescored(which: ColumnElement[bool] | None) -> Select[Any]:
+        stmt = (
+            select(chosen.c.chunk_id, Chunk.document_id, exact.c.rank)
+            .select_from(chosen)
+            .join(Chunk, Chunk.id == chosen.c.chunk_id)
             .join(lexemes, true())
             .join(exact, true())
-            .where(which)
         )
+        return stmt if which is None else stmt.where(which)
 
-    # The `candidates` best by impacts first; then, of the others, only those whose impacts
-    # (times the drift since they were made) reach the k-th document found so far.
-    first = (
-        scored_exactly(weighed.c.pos <= CANDIDATES).cte("bm25_first").prefix_with("MATERIALIZED")
-    )
-    per_doc = (
-        select(func.max(first.c.rank).label("rank"))
-        .group_by(first.c.document_id)
-        .subquery("bm25_first_docs")
-    )
-    kth = coalesce(
-        select(per_doc.c.rank)
-        .order_by(per_doc.c.rank.desc())
-        .offset(K - 1)
-        .limit(1)
-        .scalar_subquery(),
-        0.0,
-    )
     drift = select(stats.c.drift).scalar_subquery()
     same = select(stats.c.same_params).scalar_subquery()
-    # 4-byte impacts, summed in 4-byte floats: the slack keeps a tie from being dropped.
-    hopeless = and_(same, drift * weighed.c.approx * (1 + 1e-5) < kth)
-    rest = scored_exactly(and_(weighed.c.pos > CANDIDATES, ~coalesce(hopeless, False)))
-    scored = select(first).union_all(rest).cte("keyword_candidates").prefix_with("MATERIALIZED")
-    # What any chunk not scored exactly can reach: one row, read twice by the certificate.
+    if not prune:
+        scored = rescored(None).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    else:
+        first = rescored(chosen.c.pos <= RESCORE / 4).cte("bm25_first").prefix_with("MATERIALIZED")
+        per_doc = (
+            select(func.max(first.c.rank).label("rank"))
+            .group_by(first.c.document_id)
+            .subquery("bm25_first_docs")
+        )
+        kth = coalesce(
+            select(per_doc.c.rank)
+            .order_by(per_doc.c.rank.desc())
+            .offset(K - 1)
+            .limit(1)
+            .scalar_subquery(),
+            0.0,
+        )
+        # A chunk's exact score is at most drift x its bound (float rounding aside): below
+        # the k-th document already scored, it cannot enter the top k.
+        hopeless = and_(same, drift * chosen.c.bound * (1 + 1e-6) < kth)
+        rest = rescored(and_(chosen.c.pos > RESCORE / 4, ~coalesce(hopeless, False)))
+        scored = select(first).union_all(rest).cte("keyword_candidates").prefix_with("MATERIALIZED")
+    # What any chunk not scored can reach: one row, read twice by the certificate.
     outside = (
         select(func.greatest(unseen, next_bound).label("outside"))
         .cte("bm25_outside")
@@ -514,20 +486,6 @@ def refresh_impacts(session: Session, *, user_id: int, params: Bm25Params) -> bo
         update(bm25_postings)
         .where(P.user_id == user_id)
         .values(impact=P.tf * (k1 + 1) / (P.tf + k1 * (1 - b + b * P.length / new_avgdl)))
-    )
-    remade = (
-        select(
-            P.chunk_id,
-            func.bm25_sparsevec(func.array_agg(P.term), func.array_agg(P.impact)).label("terms"),
-        )
-        .where(P.user_id == user_id)
-        .group_by(P.chunk_id)
-        .subquery("remade")
-    )
-    session.execute(
-        update(bm25_vectors)
-        .where(V.user_id == user_id, V.chunk_id == remade.c.chunk_id)
-        .values(terms=remade.c.terms)
     )
     return True
 

@@ -348,7 +348,7 @@ def keyword_search(
         best = _best_per_document(candidates, "keyword")
         complete = _enough(candidates, best)
     else:
-        top = bm25.top_k(where)
+        top = bm25.top_k(where, prune=True)
         best = _best_per_document(top.candidates, "keyword")
         # Final when certified exact, or (a large corpus) when scoring every match would cost
         # more than the approximation is worth: k documents found by the top postings.
