@@ -549,8 +549,8 @@ def report(
 ) -> None:
     table = Table(
         title=f"search at {n:,} chunks of {'real text' if args.large else 'man pages'}, k={K},"
-        f" {len(texts)} queries, BM25 top {args.per_term} postings per term, {args.rescore}"
-        f" re-scored, exhaustive up to {args.exhaustive_max:,} postings"
+        f" {len(texts)} queries, BM25 top {args.per_term} postings for the rarest term,"
+        f" {args.rescore} re-scored, exhaustive up to {args.exhaustive_max:,} postings"
         + (", approximate" if args.approximate else "")
     )
     for col in ("mode", "QPS", "p50 ms", "p95 ms", "p95/p50", "vs semantic", "k results"):

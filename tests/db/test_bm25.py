@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, select, text
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
 from pgsearch.embedding import get_embedder
 from pgsearch.migrations import alembic_config
 from pgsearch.schemas import DocumentCreate, SearchRequest
+from pgsearch.search import bm25
 from pgsearch.search import query as query_sql
 from pgsearch.search.bm25 import FUSION_PER_TERM, FUSION_RESCORE, Bm25Params
 from pgsearch.services import search as search_service
@@ -327,13 +328,14 @@ def test_rescore_reads_the_query_terms_of_each_chunk(client: TestClient) -> None
     """The first statement's exact re-score takes each query term's tf from the chunk's own
     lexemes, also for a term whose top postings it is missing from, and no other lexeme."""
     uid = make_user(client)
-    # Two "dog" postings read: d1 and d2. The "cat" documents hold "dog" too (fewer times),
-    # and "bird", which must not count.
+    # Two "dog" postings read: d1 and d2 (a term in every chunk is read to a fifth of the
+    # depth of the rarest, "cat"). The "cat" documents hold "dog" too (fewer times), and
+    # "bird", which must not count.
     docs = {"d1": "dog dog dog", "d2": "dog dog"}
     docs |= {f"c{i}": "cat " * (3 - i % 3) + "dog " + "bird " * i for i in range(6)}
     post_docs(client, uid, docs)
     expected = okapi(words(docs), ["cat", "dog"])
-    params = Bm25Params(per_term=2, rescore=10)
+    params = Bm25Params(per_term=10, rescore=10)
     with db.get_engine().connect() as conn:
         rows = conn.execute(
             query_sql.statement("keyword"),
@@ -362,6 +364,25 @@ def test_terms_of_each_scored_chunk_are_read_inline(client: TestClient) -> None:
         )
     assert "Function Scan on unnest" in plan  # the inlined body
     assert "Function Scan on bm25_terms" not in plan
+
+
+def test_each_term_is_read_to_a_depth_in_proportion_to_its_idf(client: TestClient) -> None:
+    """The rarest query term gets `per_term` postings; a frequent one fewer, down to a floor."""
+    uid = make_user(client)
+    docs = {f"c{i}": f"cat number {i}" for i in range(30)}
+    docs |= {"z1": "zebra cat", "z2": "zebra", "o1": "owl cat"}
+    post_docs(client, uid, docs)
+    n = len(docs)
+    idf = {df: math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in (2, 1, 32)}
+    terms = bm25._query_terms(bm25._stats(), cut=True)
+    values = query_sql.search_params(
+        user_id=uid, k=10, query="zebra owl cat", bm25_params=Bm25Params(per_term=100)
+    )
+    with db.get_engine().connect() as conn:
+        depth = {df: d for df, d in conn.execute(select(terms.c.df, terms.c.depth), values)}
+    assert depth[1] == 100  # owl, the rarest
+    assert depth[2] == math.ceil(100 * idf[2] / idf[1])  # zebra
+    assert depth[32] == 100 * bm25.DEPTH_FLOOR  # cat: in almost every chunk
 
 
 def test_certified_top_k_is_exact_with_pruned_rescoring(client: TestClient) -> None:

@@ -7,7 +7,8 @@ avgdl the statistics of the user's own chunks (`bm25_stats`, `bm25_df`).
 
 Postings store each (chunk, term)'s *impact* (the fraction above, made with the k1, b and avgdl
 recorded in the user's `bm25_stats` row) in an index ordered by impact. A query reads the top
-`per_term` postings of each term, bounds what every chunk can score, re-scores the best
+postings of each term (`per_term` for the rarest, fewer for a more frequent one: see
+`_query_terms`), bounds what every chunk can score, re-scores the best
 `rescore` chunks exactly (from tf and length, with the current statistics and k1, b), and
 certifies the result: when the k-th document's exact score is at least the bound of every chunk
 not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
@@ -76,6 +77,9 @@ EXHAUSTIVE_MAX = bindparam("bm25_exhaustive_max", type_=Integer)
 P = bm25_postings.c
 
 
+# The least share of `per_term` postings read for any query term.
+DEPTH_FLOOR = 0.2
+
 # Hybrid search's BM25 sizes (bench/keyword.py, bench/quality.py).
 FUSION_PER_TERM = 300
 FUSION_RESCORE = 100
@@ -87,8 +91,9 @@ class Bm25Params:
 
     k1: float = 1.2
     b: float = 0.75
-    # Postings read per query term, and chunks re-scored exactly (measured: bench/keyword.py).
-    per_term: int = 2000
+    # Postings read for the query's rarest term (others in proportion to their IDF, at least
+    # DEPTH_FLOOR of it), and chunks re-scored exactly (measured: bench/keyword.py).
+    per_term: int = 4000
     rescore: int = 600
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
@@ -195,9 +200,10 @@ def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
     scoring a posting needs (`wa`, `norm0`, `norm1`: see `_score`), so that no per-posting join
     with the statistics is needed.
 
-    `cut`: also whether the term's list is longer than `per_term` (`cut`), and then `w` times
-    its per_term-th best impact (`cutw`): what a chunk missing from its top postings can at
-    most get from it (0 when the list is read to its end).
+    `cut`: also how many of the term's top postings to read (`depth`: `per_term` times its IDF
+    over the highest IDF of the query), whether its list is longer than that (`cut`), and then
+    `w` times its depth-th best impact (`cutw`): what a chunk missing from its top postings can
+    at most get from it (0 when the list is read to its end).
     """
     terms = analyze()
     # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
@@ -217,25 +223,34 @@ def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
         stats.c.norm0,
         stats.c.norm1,
     ]
-    if cut:
-        nth = (
-            select(P.impact)
-            .where(P.user_id == USER_ID, P.term == found.c.term)
-            .order_by(P.impact.desc())
-            .offset(PER_TERM - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-        is_cut = found.c.df > PER_TERM
-        columns += [
-            is_cut.label("cut"),
-            case((is_cut, idf * nth), else_=0.0).label("cutw"),
-        ]
+    weighted = (
+        select(*columns).select_from(found).join(stats, true()).where(found.c.df.is_not(None))
+    )
+    if not cut:
+        return weighted.cte("bm25_terms").prefix_with("MATERIALIZED")
+    # Depth in proportion to the term's IDF: a frequent term's postings add little to any
+    # score, a rare term's list is short anyway.
+    w = weighted.subquery("bm25_weighted")
+    depth = cast(
+        func.ceil(func.greatest(PER_TERM * DEPTH_FLOOR, PER_TERM * w.c.w / func.max(w.c.w).over())),
+        Integer,
+    )
+    deep = select(w, depth.label("depth")).subquery("bm25_deep")
+    nth = (
+        select(P.impact)
+        .where(P.user_id == USER_ID, P.term == deep.c.term)
+        .order_by(P.impact.desc())
+        .offset(deep.c.depth - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    is_cut = deep.c.df > deep.c.depth
     return (
-        select(*columns)
-        .select_from(found)
-        .join(stats, true())
-        .where(found.c.df.is_not(None))
+        select(
+            deep,
+            is_cut.label("cut"),
+            case((is_cut, deep.c.w * nth), else_=0.0).label("cutw"),
+        )
         .cte("bm25_terms")
         .prefix_with("MATERIALIZED")
     )
@@ -313,7 +328,7 @@ def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
         select(P.chunk_id, P.impact, P.length)  # all in the index: an index-only scan
         .where(P.user_id == USER_ID, P.term == terms.c.term)
         .order_by(P.impact.desc())
-        .limit(PER_TERM)
+        .limit(terms.c.depth)
         .lateral("top_postings")
     )
     unseen = select(coalesce(func.sum(terms.c.cutw), 0.0)).scalar_subquery()
