@@ -93,7 +93,7 @@ class Bm25Params:
     b: float = 0.75
     # Postings read for the query's rarest term (others in proportion to their IDF, at least
     # DEPTH_FLOOR of it), and chunks re-scored exactly (measured: bench/keyword.py).
-    per_term: int = 4000
+    per_term: int = 3000
     rescore: int = 600
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
