@@ -149,7 +149,6 @@ def serve(
     import uvicorn
 
     from pgsearch.api.server import HttpProtocol
-    from pgsearch.api.server import run as run_server
 
     if not _is_loopback(host) and not get_settings().auth_enabled:
         fail(
@@ -166,22 +165,20 @@ def serve(
             highlight=False,
         )
         try:
-            run_server(
-                uvicorn.Config(
-                    "pgsearch.main:app",
-                    host=host,
-                    port=port,
-                    workers=workers,
-                    log_level=log_level,
-                    access_log=access_log,
-                    http=HttpProtocol,
-                    # Let in-flight requests finish on SIGTERM, but do not wait forever.
-                    timeout_graceful_shutdown=20,
-                    # A new worker answers uvicorn's health check only once it has imported
-                    # pgsearch; on a busy machine that took longer than uvicorn's 5 s, and workers
-                    # were killed and respawned in a loop.
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-                )
+            uvicorn.run(
+                "pgsearch.main:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                access_log=access_log,
+                http=HttpProtocol,
+                # Let in-flight requests finish on SIGTERM, but do not wait forever.
+                timeout_graceful_shutdown=20,
+                # A new worker answers uvicorn's health check only once it has imported
+                # pgsearch; on a busy machine that took longer than uvicorn's 5 s, and workers
+                # were killed and respawned in a loop.
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             )
         except KeyboardInterrupt:
             pass  # uvicorn re-raises the Ctrl-C it already handled gracefully

@@ -1,29 +1,18 @@
-"""How `pgsearch serve` runs uvicorn: its HTTP/1.1 protocol (httptools) with each response
-leaving in one write, and with several workers, one listening socket per worker.
+"""uvicorn's HTTP/1.1 protocol (httptools) with each response leaving in one write.
 
 uvicorn writes a response's status line and headers as soon as the app sends them, and the body
 when it comes: two writes, so two segments (TCP_NODELAY), and a client that wakes for the
 headers, finds no body and sleeps again. Here the writes of one event-loop step are joined and
 sent at the end of it: a search's answer leaves in one write (bench/peers.py). Nothing waits
 longer than that step, and closing sends what is pending first.
-
-uvicorn's workers share one listening socket, and whichever wakes first accepts: a burst of
-keep-alive connections can land mostly on one worker, which then serves most requests while the
-other idles. On Linux each worker here listens on a socket of its own with SO_REUSEPORT, and the
-kernel spreads new connections over them by address (bench/peers.py measures the shares).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import socket
-import sys
 from typing import Any, cast
 
-import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.supervisors import Multiprocess
 
 
 class _JoinedWrites:
@@ -77,63 +66,3 @@ class HttpProtocol(HttpToolsProtocol):
         self, transport: asyncio.Transport
     ) -> None:
         super().connection_made(cast(asyncio.Transport, _JoinedWrites(transport, self.loop)))
-
-
-def run(config: uvicorn.Config) -> None:
-    """`uvicorn.run` for `config` (an app import string), workers on SO_REUSEPORT sockets."""
-    if config.workers > 1:
-        sock = _ReusePortSocket.listen_on(config) if _REUSE_PORT else config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
-        return
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        raise SystemExit(_STARTUP_FAILURE)
-
-
-_logger = logging.getLogger("uvicorn.error")
-_STARTUP_FAILURE = 3  # uvicorn's exit status when it could not start
-
-# Linux spreads connections over the sockets of a port; other systems give them to one socket.
-_REUSE_PORT = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
-
-
-class _ReusePortSocket(socket.socket):
-    """Bound in the server's main process, never listening: it takes the port (an address in
-    use fails at start, as uvicorn's socket does). Each worker process receives, instead of a
-    copy of it, a socket of its own bound to the same address (see `__reduce__`)."""
-
-    @classmethod
-    def listen_on(cls, config: uvicorn.Config) -> socket.socket:
-        """The main process's socket for `config`'s address; exits as uvicorn does if taken."""
-        sock = cls(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
-        _reuse(sock)
-        try:
-            sock.bind((config.host, config.port))
-        except OSError as exc:
-            sock.close()
-            _logger.error(exc)
-            raise SystemExit(_STARTUP_FAILURE) from exc
-        _logger.info(
-            "Uvicorn running on http://%s:%d (Press CTRL+C to quit), a socket per worker",
-            config.host,
-            sock.getsockname()[1],
-        )
-        return sock
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The workers are spawned: they get their sockets by unpickling the main one's.
-        return _worker_socket, (self.family, self.getsockname())
-
-
-def _reuse(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-
-
-def _worker_socket(family: socket.AddressFamily, address: tuple[Any, ...]) -> socket.socket:
-    """A worker's own socket on the main process's address (uvicorn makes it listen)."""
-    sock = socket.socket(family)
-    _reuse(sock)
-    sock.bind(address)
-    return sock
