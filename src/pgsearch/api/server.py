@@ -34,9 +34,9 @@ class _JoinedWrites:
 
     def _flush(self) -> None:
         if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending = []
+            return  # sent by close()
+        pending, self._pending = self._pending, []
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
         if not self._transport.is_closing():
             self._transport.write(data)
 
