@@ -264,6 +264,8 @@ class Result:
     cpu_per_search: list[float] = field(default_factory=list)  # per pass, seconds
     found: list[list[int]] = field(default_factory=list)
     errors: int = 0
+    # Many clients: per pass, the busiest connection's answers over the idlest's (1 = even).
+    spread: list[float] = field(default_factory=list)
 
 
 def one_client(peers: Sequence[Peer], count: int, *, passes: int) -> dict[str, Result]:
@@ -333,6 +335,7 @@ def many_clients(
                 r.qps.append(sum(done) / elapsed)
                 r.cpu_per_search.append(cpu[0] / max(1, sum(done)))
                 r.errors += sum(errors)
+                r.spread.append(max(done) / max(1, min(done)))
     return results
 
 
@@ -380,6 +383,9 @@ def phase_rows(label: str, results: dict[str, Result], *, single: bool) -> list[
     cpu_pg = statistics.median(pg.cpu_per_search) * 1e3
     cpu_ch = statistics.median(ch.cpu_per_search) * 1e3
     rows.append((f"{label}: server CPU ms/search", cpu_pg, cpu_ch, ".2f"))
+    if pg.spread and ch.spread:
+        spread = statistics.median(pg.spread), statistics.median(ch.spread)
+        rows.append((f"{label}: answers per connection, max / min", *spread, ".2f"))
     if pg.errors or ch.errors:
         rows.append((f"{label}: errors", pg.errors, ch.errors, ".0f"))
     return rows

@@ -148,6 +148,8 @@ def serve(
     """Run the HTTP API (starts the embedded database first when DB_HOST is not set)."""
     import uvicorn
 
+    from pgsearch.api.server import HttpProtocol
+
     if not _is_loopback(host) and not get_settings().auth_enabled:
         fail(
             f"refusing to serve on {host} without authentication: anyone on the network could "
@@ -170,6 +172,7 @@ def serve(
                 workers=workers,
                 log_level=log_level,
                 access_log=access_log,
+                http=HttpProtocol,
                 # Let in-flight requests finish on SIGTERM, but do not wait forever.
                 timeout_graceful_shutdown=20,
                 # A new worker answers uvicorn's health check only once it has imported

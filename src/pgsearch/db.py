@@ -19,7 +19,9 @@ from typing import Any
 import psycopg
 from pgvector.psycopg import register_vector, register_vector_async
 from psycopg.rows import namedtuple_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
+from pydantic_core import from_json
 from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
@@ -147,7 +149,10 @@ AsyncPool = AsyncConnectionPool[AsyncConn]
 _returned: weakref.WeakKeyDictionary[AsyncConn, float] = weakref.WeakKeyDictionary()
 
 
-async def _register_vector_async(conn: AsyncConn) -> None:
+async def _configure_async(conn: AsyncConn) -> None:
+    # JSON values (metadata) parsed by pydantic-core: the same values as `json.loads` gives
+    # for any JSON PostgreSQL writes, in a fraction of the time.
+    set_json_loads(from_json, conn)
     await register_vector_async(conn)  # before the extension exists this fails: pool retries
 
 
@@ -158,22 +163,30 @@ async def _ping_if_idle(conn: AsyncConn) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
-async def _mark_returned(conn: AsyncConn) -> None:
-    _returned[conn] = time.monotonic()
+class _ReadPool(AsyncConnectionPool[AsyncConn]):
+    """Notes when each connection comes back, for `_ping_if_idle`.
+
+    Here rather than in the pool's `reset` callback: with one, psycopg_pool hands every
+    returned connection to a worker task, two more event-loop hops per request, and a request
+    arriving before the task ran found the pool empty and grew it.
+    """
+
+    async def putconn(self, conn: AsyncConn) -> None:
+        _returned[conn] = time.monotonic()
+        await super().putconn(conn)
 
 
 def create_async_pool(config: DatabaseConfig) -> AsyncPool:
     """A psycopg pool of autocommit connections for reads on the event loop; not yet open
     (`await pool.open()` in a running loop). Same server options as the engine's connections."""
-    return AsyncConnectionPool(
+    return _ReadPool(
         config.db_url(driver="postgresql").render_as_string(hide_password=False),
         kwargs={"autocommit": True, **_connect_args(config)},
         min_size=1,
         max_size=config.DB_POOL_SIZE,
         timeout=config.DB_POOL_TIMEOUT,
-        configure=_register_vector_async,
+        configure=_configure_async,
         check=_ping_if_idle,
-        reset=_mark_returned,
         name="pgsearch-reads",
         open=False,
     )

@@ -93,6 +93,13 @@ def test_fast_path_takes_the_usual_request(
         b"{not json",  # 422: not JSON
         b"",  # 422: no body
         b"\xff\xfe{}",  # not UTF-8
+        # JSON that the fast path's parser refuses and `json.loads` reads, or reads differently
+        # from a parser that turns big integers into floats.
+        b'\xef\xbb\xbf{"query": "grep files", "k": 2}',  # a UTF-8 BOM
+        b'{"query": "grep \\ud800 files", "mode": "keyword"}',  # a lone surrogate
+        json.dumps({"vector": [float("nan"), *unit(2)[1:]], "mode": "semantic"}).encode(),
+        {"query": "grep", "filter": {"n": {"$lt": 123456789012345678901234567890}}},
+        {"query": "grep", "filter": {"n": 12345678901234567890}},
     ],
 )
 def test_fast_path_answers_as_the_route(client: TestClient, body: Any) -> None:
