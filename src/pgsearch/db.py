@@ -133,6 +133,9 @@ def session_settings(config: DatabaseConfig) -> dict[str, str]:
         # many of them (README, Search speed). Statements with a metadata filter are never
         # prepared, so planned for their values (search/query._build).
         "plan_cache_mode": "force_generic_plan",
+        # A search statement runs in milliseconds, and a server built with LLVM compiles any
+        # statement estimated above jit_above_cost first, which takes tens of milliseconds.
+        "jit": "off",
     }
 
 

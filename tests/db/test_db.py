@@ -152,3 +152,28 @@ def test_prepared_statements_can_be_turned_off(pg_config: DatabaseConfig, prepar
         assert (asyncio.run(on_the_pool()) > 0) is prepared
     finally:
         db.configure(pg_config)
+
+
+def test_connections_carry_the_search_settings(pg_config: DatabaseConfig) -> None:
+    """Every connection, of the engine and of the search route's pool, has pgsearch's server
+    settings from the moment it opens (no SET per request)."""
+    expected = {"plan_cache_mode": "force_generic_plan", "jit": "off"}
+    expected["hnsw.iterative_scan"] = "relaxed_order"
+
+    def shown(rows: list[tuple[str]]) -> dict[str, str]:
+        return dict(zip(expected, (r[0] for r in rows), strict=True))
+
+    with db.get_engine().connect() as conn:
+        rows = [(conn.scalar(text(f"SHOW {name}")),) for name in expected]
+    assert shown(rows) == expected
+
+    async def on_the_pool() -> list[tuple[str]]:
+        async with db.create_async_pool(pg_config) as pool, pool.connection() as aconn:
+            found = []
+            for name in expected:
+                row = await (await aconn.execute(f"SHOW {name}")).fetchone()
+                assert row is not None
+                found.append((str(row[0]),))
+            return found
+
+    assert shown(asyncio.run(on_the_pool())) == expected
