@@ -88,6 +88,21 @@ def test_stemming(client: TestClient, language: str, doc: str, query: str) -> No
     assert found(client, uid, query) == ["doc"]
 
 
+def test_german_compound_found_by_its_parts(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = {
+        "compound": "Die Kernelbefehlszeile wird beim Systemstart gelesen.",
+        "parts": "Die Befehlszeile des Kernels steht in der Dokumentation.",
+        "other": "Die alten Häuser stehen am Fluss.",
+    }
+    post(client, uid, docs, language="de")
+    assert sorted(found(client, uid, "Befehlszeile")) == ["compound", "parts"]
+    assert sorted(found(client, uid, "Kernel-Befehlszeile")) == ["compound", "parts"]
+    assert sorted(found(client, uid, "Kernelbefehlszeile")) == ["compound", "parts"]
+    # The whole compound still counts as one: its exact form ranks first.
+    assert found(client, uid, "Kernelbefehlszeile")[0] == "compound"
+
+
 def test_european_languages_are_detected(client: TestClient) -> None:
     uid = make_user(client)
     docs = post(

