@@ -20,8 +20,10 @@ from pgsearch.analysis.text import script_counts
 
 # Characters looked at: enough for the detector, and the cost stays flat on long documents.
 SAMPLE_CHARS = 2_000
-# Prose words are taken from this much of the text, up to SAMPLE_CHARS of them.
+# Prose words are taken from this much of the text, up to SAMPLE_CHARS of them. A text with
+# fewer is read whole: a query or a note (measured on snippets: README, Languages).
 PROSE_WINDOW = 3 * SAMPLE_CHARS
+MIN_PROSE_WORDS = 20
 # A word of two letters or more that is not part of an option (-v, --all), a path, an e-mail,
 # a dotted or hyphenated name, a call or an assignment.
 _PROSE_WORD = re.compile(r"(?<![\w./\\-])[^\W\d_]{2,}(?![\w/\\@(=]|\.\w|-\w)")
@@ -70,5 +72,7 @@ def detect_language(text: str) -> str:
         if counts["hangul"] >= counts["han"]:
             return "ko"
         return "zh"
-    prose = " ".join(_PROSE_WORD.findall(text[:PROSE_WINDOW]))[:SAMPLE_CHARS]
-    return _statistical(prose or " ".join(sample.split()))
+    prose = _PROSE_WORD.findall(text[:PROSE_WINDOW])
+    if len(prose) < MIN_PROSE_WORDS:
+        return _statistical(" ".join(sample.split()))
+    return _statistical(" ".join(prose)[:SAMPLE_CHARS])
