@@ -94,6 +94,20 @@ def test_stemming(client: TestClient, language: str, doc: str, query: str) -> No
     assert found(client, uid, query) == ["doc"]
 
 
+def test_an_unsure_document_takes_its_collections_language(client: TestClient) -> None:
+    uid = make_user(client)
+    spanish = "Los niños están corriendo en el parque con sus amigos del colegio."
+    unsure = (
+        "IPMI permite monitorizar y gestionar dispositivos de forma remota. "
+        "Este paquete contiene la biblioteca en tiempo de ejecución."
+    )
+    docs = post(client, uid, {"sure": spanish, "unsure": unsure})
+    assert [d["language"] for d in docs] == ["es", "es"]
+    # Alone in a new collection it is taken for English, as before.
+    other = make_user(client, "v")
+    assert [d["language"] for d in post(client, other, {"unsure": unsure})] == ["en"]
+
+
 def test_german_compound_found_by_its_parts(client: TestClient) -> None:
     uid = make_user(client)
     docs = {

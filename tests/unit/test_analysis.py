@@ -12,12 +12,15 @@ from pgsearch.analysis import (
     SUPPORTED,
     UnknownLanguage,
     detect_language,
+    detect_languages,
     for_index,
     normalize,
     normalize_code,
     parse_language,
     query_forms,
 )
+from pgsearch.analysis.detect import likely_language
+from pgsearch.analysis.query import query_analyzers
 
 
 @pytest.mark.parametrize(
@@ -80,6 +83,37 @@ def test_unknown_code_names_the_supported_ones() -> None:
 )
 def test_detection(text: str, expected: str) -> None:
     assert detect_language(text) == expected
+
+
+# Spanish, but the detector is unsure (names and acronyms): a guess, taken for English alone.
+UNSURE_SPANISH = (
+    "IPMI permite monitorizar y gestionar dispositivos de forma remota.\n\n"
+    "Este paquete contiene la biblioteca en tiempo de ejecución."
+)
+
+
+def test_an_unsure_detection_takes_the_collections_language() -> None:
+    assert detect_language(UNSURE_SPANISH) == "en"
+    assert detect_languages([UNSURE_SPANISH], documents={"es": 40, "en": 2}) == ["es"]
+    # The first batch of a new user: the batch's sure detections make the collection.
+    spanish = "Los niños están corriendo en el parque con sus amigos del colegio."
+    assert detect_languages([UNSURE_SPANISH, spanish], documents={}) == ["es", "es"]
+    # A guess outside the collection's main languages stays English.
+    assert detect_languages([UNSURE_SPANISH], documents={"de": 40, "es": 2}) == ["en"]
+
+
+def test_a_minority_language_joins_the_query_analyzers_by_the_best_guess() -> None:
+    spanish_user = {"es": 100, "en": 2}
+    # Under the detector's floor, so taken for English: its best guess is Spanish.
+    unsure = "informa de un fallo en bash"
+    assert detect_language(unsure) == "en" and likely_language(unsure) == "es"
+    assert [a.name for a in query_analyzers(unsure, documents=spanish_user)] == ["spanish"]
+    # Unsure as well, and English its best guess: English documents stay in reach.
+    english = "restore the database from a backup"
+    assert [a.name for a in query_analyzers(english, documents=spanish_user)] == [
+        "english",
+        "spanish",
+    ]
 
 
 def test_detection_needs_no_network(tmp_path: object) -> None:

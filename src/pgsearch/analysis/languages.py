@@ -4,6 +4,7 @@ uses."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,6 +73,17 @@ _ALIASES = {"nb": "no", "nn": "no"}
 
 # Documents stored before languages existed were analysed as English.
 DEFAULT_LANGUAGE = "en"
+# A language with at least this share of the user's documents is one of the user's main
+# languages: it reads every query (analysis.query) and settles uncertain detections
+# (analysis.detect).
+MIN_SHARE = 0.1
+
+
+def main_languages(documents: Mapping[str, int], user_language: str | None) -> set[str]:
+    """The user's language and those holding at least MIN_SHARE of the user's documents."""
+    total = sum(documents.values())
+    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
+    return main | ({user_language} if user_language is not None else set())
 
 
 class UnknownLanguage(ValueError):
