@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pgsearch import db
+from pgsearch.analysis import UnknownLanguage, parse_language
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import bin_path, database_running
 from pgsearch.embedding import Embedder, for_queries, get_embedder
@@ -37,6 +38,7 @@ from pgsearch.ingest.files import FileParseError
 from pgsearch.schemas import SearchRequest, UserCreate, validation_message
 from pgsearch.search.filters import FilterError, parse_filter_json
 from pgsearch.services import index as index_service
+from pgsearch.services import reanalyze as reanalyze_service
 from pgsearch.services import search as search_service
 from pgsearch.services import users as users_service
 from pgsearch.services.ingest import ingest_files
@@ -452,6 +454,42 @@ def reembed(
             )
         console.print(
             f"re-embedded {done} chunks with {model.name} in {time.monotonic() - started:.1f} s",
+            highlight=False,
+        )
+
+
+@app.command()
+def reanalyze(
+    language: Annotated[
+        list[str] | None,
+        typer.Option(help="Only documents in this language (repeatable); default: all"),
+    ] = None,
+) -> None:
+    """Re-make the keyword analysis of stored chunks (after an upgrade changed a language's)."""
+    try:
+        languages = sorted({parse_language(code) for code in language}) if language else None
+    except UnknownLanguage as exc:
+        fail(str(exc))
+    with database(get_db_config(), check_embedder=False):
+        started = time.monotonic()
+        with (
+            Progress(
+                TextColumn("re-analysing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+            ) as progress,
+            db.get_sessionmaker().begin() as session,
+        ):
+            task = progress.add_task("re-analysing", total=None)
+            done = reanalyze_service.reanalyze(
+                session,
+                languages=languages,
+                progress=lambda n, total: progress.update(task, completed=n, total=total),
+            )
+        console.print(
+            f"re-analysed {_count(done, 'chunk')} in {time.monotonic() - started:.1f} s",
             highlight=False,
         )
 

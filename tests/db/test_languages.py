@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from pgsearch.analysis import SUPPORTED
+from pgsearch import db
+from pgsearch.analysis import SUPPORTED, normalize
+from pgsearch.models import Document
+from pgsearch.repositories import documents as repo
 from pgsearch.search.highlight import START, STOP
+from pgsearch.services.reanalyze import reanalyze
 from tests.db.test_bm25 import assert_statistics_exact
 from tests.helpers import make_user, unit, vec_doc
 
@@ -86,6 +92,35 @@ def test_stemming(client: TestClient, language: str, doc: str, query: str) -> No
     uid = make_user(client)
     post(client, uid, {"doc": doc, "noise": "unrelated words entirely"}, language=language)
     assert found(client, uid, query) == ["doc"]
+
+
+def test_an_unsure_document_takes_its_collections_language(client: TestClient) -> None:
+    uid = make_user(client)
+    spanish = "Los niños están corriendo en el parque con sus amigos del colegio."
+    unsure = (
+        "IPMI permite monitorizar y gestionar dispositivos de forma remota. "
+        "Este paquete contiene la biblioteca en tiempo de ejecución."
+    )
+    docs = post(client, uid, {"sure": spanish, "unsure": unsure})
+    assert [d["language"] for d in docs] == ["es", "es"]
+    # Alone in a new collection it is taken for English, as before.
+    other = make_user(client, "v")
+    assert [d["language"] for d in post(client, other, {"unsure": unsure})] == ["en"]
+
+
+def test_german_compound_found_by_its_parts(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = {
+        "compound": "Die Kernelbefehlszeile wird beim Systemstart gelesen.",
+        "parts": "Die Befehlszeile des Kernels steht in der Dokumentation.",
+        "other": "Die alten Häuser stehen am Fluss.",
+    }
+    post(client, uid, docs, language="de")
+    assert sorted(found(client, uid, "Befehlszeile")) == ["compound", "parts"]
+    assert sorted(found(client, uid, "Kernel-Befehlszeile")) == ["compound", "parts"]
+    assert sorted(found(client, uid, "Kernelbefehlszeile")) == ["compound", "parts"]
+    # The whole compound still counts as one: its exact form ranks first.
+    assert found(client, uid, "Kernelbefehlszeile")[0] == "compound"
 
 
 def test_european_languages_are_detected(client: TestClient) -> None:
@@ -268,3 +303,31 @@ def test_highlight_uses_the_documents_language(client: TestClient) -> None:
     assert r.json()["results"][0]["highlight"] == (
         f"Die {START}Datenbanken{STOP} werden jede Nacht gesichert"
     )
+
+
+def test_reanalyze_re_makes_the_lexemes_of_older_chunks(client: TestClient) -> None:
+    uid = make_user(client)
+    german = {
+        "compound": "Die Kernelbefehlszeile wird gelesen.",
+        "other": "Die alten Häuser stehen am Fluss.",
+    }
+    post(client, uid, german, language="de")
+    post(client, uid, {"en": "The kernel command line is read at boot."}, language="en")
+    # The German documents as stored before compounds were split: whole words only.
+    with db.get_sessionmaker().begin() as session:
+        docs = session.execute(
+            select(Document.id, Document.text).where(Document.language == "de")
+        ).all()
+        older = [
+            repo.ChunkRows(
+                d.id, [d.text], np.array([unit(i)], dtype=np.float32), "german", [normalize(d.text)]
+            )
+            for i, d in enumerate(docs)
+        ]
+        repo.replace_chunks(session, uid, [d.id for d in docs], older)
+    assert found(client, uid, "Befehlszeile") == []
+    with db.get_sessionmaker().begin() as session:
+        assert reanalyze(session, languages=["de"]) == 2
+    assert found(client, uid, "Befehlszeile") == ["compound"]
+    assert found(client, uid, "kernel command") == ["en", "compound"]
+    assert_statistics_exact()

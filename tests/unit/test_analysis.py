@@ -12,12 +12,15 @@ from pgsearch.analysis import (
     SUPPORTED,
     UnknownLanguage,
     detect_language,
+    detect_languages,
     for_index,
     normalize,
     normalize_code,
     parse_language,
     query_forms,
 )
+from pgsearch.analysis.detect import likely_language
+from pgsearch.analysis.query import query_analyzers
 
 
 @pytest.mark.parametrize(
@@ -62,10 +65,55 @@ def test_unknown_code_names_the_supported_ones() -> None:
         ("12345 67890", "simple"),  # no letters
         # Short English read as Finnish at 0.59: a Finnish stemmer would break its keywords.
         ("# Quokkas\n\nQuokkas smile at the tourists of Rottnest Island.\n", "en"),
+        # Paths, options and names are in no language: read whole, these were English.
+        (
+            "udev es un demonio que crea y elimina dinámicamente nodos de dispositivos de "
+            "/dev/, maneja los eventos de «hotplug» y carga controladores en el arranque.",
+            "es",
+        ),
+        (
+            "ÜBERSICHT\n\ngrub-menulst2cfg [EINGABEDATEI [AUSGABEDATEI]]\n\nSIEHE AUCH\n\n"
+            "grub-mkconfig(8)\n\nDie vollständige Dokumentation für grub-menulst2cfg wird als "
+            "ein Texinfo-Handbuch gepflegt. Wenn die Programme info(1) und grub-menulst2cfg auf "
+            "Ihrem Rechner ordnungsgemäß installiert sind, können Sie mit dem Befehl\n\n"
+            "info grub-menulst2cfg\n\nauf das vollständige Handbuch zugreifen.",
+            "de",
+        ),
     ],
 )
 def test_detection(text: str, expected: str) -> None:
     assert detect_language(text) == expected
+
+
+# Spanish, but the detector is unsure (names and acronyms): a guess, taken for English alone.
+UNSURE_SPANISH = (
+    "IPMI permite monitorizar y gestionar dispositivos de forma remota.\n\n"
+    "Este paquete contiene la biblioteca en tiempo de ejecución."
+)
+
+
+def test_an_unsure_detection_takes_the_collections_language() -> None:
+    assert detect_language(UNSURE_SPANISH) == "en"
+    assert detect_languages([UNSURE_SPANISH], documents={"es": 40, "en": 2}) == ["es"]
+    # The first batch of a new user: the batch's sure detections make the collection.
+    spanish = "Los niños están corriendo en el parque con sus amigos del colegio."
+    assert detect_languages([UNSURE_SPANISH, spanish], documents={}) == ["es", "es"]
+    # A guess outside the collection's main languages stays English.
+    assert detect_languages([UNSURE_SPANISH], documents={"de": 40, "es": 2}) == ["en"]
+
+
+def test_a_minority_language_joins_the_query_analyzers_by_the_best_guess() -> None:
+    spanish_user = {"es": 100, "en": 2}
+    # Under the detector's floor, so taken for English: its best guess is Spanish.
+    unsure = "informa de un fallo en bash"
+    assert detect_language(unsure) == "en" and likely_language(unsure) == "es"
+    assert [a.name for a in query_analyzers(unsure, documents=spanish_user)] == ["spanish"]
+    # Unsure as well, and English its best guess: English documents stay in reach.
+    english = "restore the database from a backup"
+    assert [a.name for a in query_analyzers(english, documents=spanish_user)] == [
+        "english",
+        "spanish",
+    ]
 
 
 def test_detection_needs_no_network(tmp_path: object) -> None:
@@ -109,8 +157,34 @@ def test_japanese_and_chinese_compounds_are_split() -> None:
     assert {"中华人民共和国", "人民", "共和国"} <= chinese
 
 
+def test_german_compounds_are_indexed_with_their_parts() -> None:
+    analysed = for_index("Die Kernelbefehlszeile wird gelesen.", ANALYZERS["de"]).split()
+    assert analysed[:5] == ["die", "kernelbefehlszeile", "kernel", "befehls", "zeile"]
+    # The linking s stays with its part; a known word is not split.
+    assert for_index("Meldungskatalog", ANALYZERS["de"]).split() == [
+        "meldungskatalog",
+        "meldungs",
+        "katalog",
+    ]
+    assert for_index("Programm Dokumentation", ANALYZERS["de"]) == "programm dokumentation"
+    # The token stays as written (PostgreSQL parses paths and e-mails); its parts follow it.
+    assert for_index("/etc/netzwerkkonfiguration", ANALYZERS["de"]).split() == [
+        "/etc/netzwerkkonfiguration",
+        "netzwerk",
+        "konfiguration",
+    ]
+    # English terms in German text stay whole ("data base" would match unrelated words).
+    assert for_index("Database Filesystem", ANALYZERS["de"]) == "database filesystem"
+    # Other languages are not split.
+    assert for_index("Kernelbefehlszeile", ANALYZERS["en"]) == "kernelbefehlszeile"
+
+
 def test_query_forms_only_for_scripts_present() -> None:
     assert query_forms("plain english") == {}
+    assert query_forms("Dateisystembelegung") == {
+        "german": "dateisystembelegung datei system belegung"
+    }
+    assert query_forms("Dateisystembelegung", ["korean"]) == {}
     assert set(query_forms("데이터")) == {"korean"}
     assert set(query_forms("データ")) == {"japanese"}
     assert set(query_forms("数据")) == {"japanese", "chinese"}

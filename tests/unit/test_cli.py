@@ -25,3 +25,9 @@ def test_db_url_hides_password(monkeypatch: pytest.MonkeyPatch) -> None:
         assert "p%40ss%3Aw%2Frd%23%25%3F%26%3D" in shown.output
     finally:
         get_db_config.cache_clear()
+
+
+def test_reanalyze_refuses_an_unknown_language() -> None:
+    result = CliRunner().invoke(app, ["reanalyze", "--language", "xx"])
+    assert result.exit_code == 1
+    assert "unknown language 'xx'" in result.output and "Traceback" not in result.output

@@ -1,6 +1,6 @@
 """Keyword analysis per language: which analyzer, how text is prepared for it, detection."""
 
-from pgsearch.analysis.detect import detect_language
+from pgsearch.analysis.detect import detect_language, detect_languages
 from pgsearch.analysis.languages import (
     ANALYZERS,
     DEFAULT_LANGUAGE,
@@ -21,6 +21,7 @@ __all__ = [
     "UnknownLanguage",
     "analyzer_for",
     "detect_language",
+    "detect_languages",
     "for_index",
     "normalize",
     "normalize_code",

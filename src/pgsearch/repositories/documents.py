@@ -153,3 +153,13 @@ def delete_where(session: Session, user_id: int, where: ColumnElement[bool]) -> 
     """Delete the user's documents matching `where` (chunks cascade); how many."""
     result = session.execute(delete(Document).where(Document.user_id == user_id, where))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def language_counts(session: Session, user_id: int) -> dict[str, int]:
+    """The user's documents per language."""
+    rows = session.execute(
+        select(Document.language, func.count())
+        .where(Document.user_id == user_id)
+        .group_by(Document.language)
+    ).all()
+    return {language: count for language, count in rows}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     CTE,
@@ -61,9 +61,9 @@ USER_ID = bindparam("user_id", type_=Integer)
 QUERY_TEXT = bindparam("query_text", type_=Text)
 QUERY_ANALYZERS = bindparam("query_analyzers", type_=ARRAY(Text))
 QUERY_CONFIGS = bindparam("query_configs", type_=ARRAY(Text))
-# The query as each CJK analyzer reads it (NULL: the query has nothing for it to segment).
+# The query as each segmenting analyzer reads it (NULL: nothing for it to segment).
 _SEGMENTED: dict[Segmenter, BindParameter[str]] = {
-    s: bindparam(f"query_{s}", type_=Text) for s in ("korean", "japanese", "chinese")
+    s: bindparam(f"query_{s}", type_=Text) for s in get_args(Segmenter)
 }
 _FORMS = [(a.name, _SEGMENTED[a.segmenter]) for a in ANALYZERS.values() if a.segmenter]
 K = bindparam("k", type_=Integer)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from pgsearch.analysis import (
     DEFAULT_LANGUAGE,
     analyzer_for,
-    detect_language,
+    detect_languages,
     for_index,
     normalize_code,
 )
@@ -80,8 +80,8 @@ def check_vector(values: Sequence[float], *, dim: int, what: str) -> NDArray[np.
     return vector
 
 
-def document_language(doc: DocumentCreate, *, user_language: str | None) -> str:
-    """The document's language: given, or in its metadata, or the user's, or detected."""
+def declared_language(doc: DocumentCreate, *, user_language: str | None) -> str | None:
+    """The document's language if someone said: given, or in its metadata, or the user's."""
     if doc.language is not None:
         return doc.language
     for key in ("language", "lang"):
@@ -90,13 +90,32 @@ def document_language(doc: DocumentCreate, *, user_language: str | None) -> str:
         found = normalize_code(value) if isinstance(value, str) else None
         if found is not None:
             return found
-    if user_language is not None:
-        return user_language
-    return detect_language(doc.text)
+    return user_language
+
+
+def document_languages(
+    session: Session, user_id: int, docs: Sequence[DocumentCreate], user_language: str | None
+) -> list[str]:
+    """Each document's language: declared, else detected (the batch together, an uncertain
+    detection settled by the user's collection: analysis.detect_languages)."""
+    languages = [declared_language(d, user_language=user_language) for d in docs]
+    undeclared = [i for i, lang in enumerate(languages) if lang is None]
+    if undeclared:
+        detected = detect_languages(
+            [docs[i].text for i in undeclared], documents=repo.language_counts(session, user_id)
+        )
+        for i, lang in zip(undeclared, detected, strict=True):
+            languages[i] = lang
+    return [lang or DEFAULT_LANGUAGE for lang in languages]
 
 
 def _prepare(
-    doc: DocumentCreate, *, where: str, model: str, dim: int, user_language: str | None
+    doc: DocumentCreate,
+    *,
+    where: str,
+    model: str,
+    dim: int,
+    language: str,
 ) -> _Prepared:
     vectors: NDArray[np.float32] | None = None
     if doc.chunks is not None:
@@ -115,7 +134,6 @@ def _prepare(
                 f"{where}text makes {len(texts)} chunks, more than {MAX_CHUNKS_PER_DOCUMENT}"
             )
         source = f"model:{model}:{CHUNK_MAX_CHARS}:{CHUNK_OVERLAP}"
-    language = document_language(doc, user_language=user_language)
     # Same text, chunks, vector source and language → same hash → nothing to write again.
     # English is left out: documents stored before languages existed keep their hash.
     key = [doc.text, texts, source] + ([language] if language != DEFAULT_LANGUAGE else [])
@@ -143,13 +161,14 @@ def store_documents(
                     f"documents[{seen[doc.external_id]}]"
                 )
             seen[doc.external_id] = i
+    languages = document_languages(session, user_id, docs, user.language)
     prepared = [
         _prepare(
             d,
             where=f"documents[{i}]." if labels else "",
             model=embedder.name,
             dim=dim,
-            user_language=user.language,
+            language=languages[i],
         )
         for i, d in enumerate(docs)
     ]
