@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from pgsearch import db
 from pgsearch.analysis import UnknownLanguage, parse_language
@@ -427,6 +428,25 @@ def create_user(
         console.print(f"created user {user.id} ({user.name})", highlight=False)
 
 
+@contextmanager
+def _session_with_progress(
+    label: str,
+) -> Iterator[tuple[Session, Callable[[int, int], None]]]:
+    """One transaction for a long rewrite, and a progress bar it reports (done, total) to."""
+    with (
+        Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+        ) as bar,
+        db.get_sessionmaker().begin() as session,
+    ):
+        task = bar.add_task(label, total=None)
+        yield session, lambda n, total: bar.update(task, completed=n, total=total)
+
+
 @app.command()
 def reembed(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Chunks per batch")] = 256,
@@ -435,23 +455,8 @@ def reembed(
     with database(get_db_config(), check_embedder=False):
         model = embedder()
         started = time.monotonic()
-        with (
-            Progress(
-                TextColumn("re-embedding"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-            ) as progress,
-            db.get_sessionmaker().begin() as session,
-        ):
-            task = progress.add_task("re-embedding", total=None)
-            done = index_service.reembed(
-                session,
-                model,
-                batch_size=batch_size,
-                progress=lambda n, total: progress.update(task, completed=n, total=total),
-            )
+        with _session_with_progress("re-embedding") as (session, progress):
+            done = index_service.reembed(session, model, batch_size=batch_size, progress=progress)
         console.print(
             f"re-embedded {done} chunks with {model.name} in {time.monotonic() - started:.1f} s",
             highlight=False,
@@ -472,22 +477,8 @@ def reanalyze(
         fail(str(exc))
     with database(get_db_config(), check_embedder=False):
         started = time.monotonic()
-        with (
-            Progress(
-                TextColumn("re-analysing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-            ) as progress,
-            db.get_sessionmaker().begin() as session,
-        ):
-            task = progress.add_task("re-analysing", total=None)
-            done = reanalyze_service.reanalyze(
-                session,
-                languages=languages,
-                progress=lambda n, total: progress.update(task, completed=n, total=total),
-            )
+        with _session_with_progress("re-analysing") as (session, progress):
+            done = reanalyze_service.reanalyze(session, languages=languages, progress=progress)
         console.print(
             f"re-analysed {_count(done, 'chunk')} in {time.monotonic() - started:.1f} s",
             highlight=False,
