@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from pgsearch import db
 from pgsearch.analysis import SUPPORTED, normalize
@@ -326,8 +326,12 @@ def test_reanalyze_re_makes_the_lexemes_of_older_chunks(client: TestClient) -> N
         ]
         repo.replace_chunks(session, uid, [d.id for d in docs], older)
     assert found(client, uid, "Befehlszeile") == []
+    drift = "SELECT length::float8 / chunks / impact_avgdl FROM bm25_stats WHERE user_id = :u"
     with db.get_sessionmaker().begin() as session:
+        # Impacts made with another average length: rewriting chunks re-makes them, as ingest.
+        session.execute(text("UPDATE bm25_stats SET impact_avgdl = impact_avgdl * 2"))
         assert reanalyze(session, languages=["de"]) == 2
+        assert session.scalar(text(drift), {"u": uid}) == pytest.approx(1.0, abs=0.1)
     assert found(client, uid, "Befehlszeile") == ["compound"]
     assert found(client, uid, "kernel command") == ["en", "compound"]
     assert_statistics_exact()

@@ -190,10 +190,6 @@ def store_documents(
     _update_existing(session, [p for p in prepared if p.status == "updated"])
     written = [p for p in prepared if p.status in ("inserted", "updated") and p.vectors is not None]
     _replace_chunks(session, user_id, written)
-    if written:
-        # The triggers on chunks kept postings and statistics exact; the impacts that choose
-        # keyword candidates are re-made only when avgdl drifted (or k1, b changed).
-        bm25.refresh_impacts(session, user_id=user_id, params=Bm25Params.from_settings())
 
     ids = [p.doc_id for p in prepared]
     by_id = repo.documents_by_id(session, [i for i in ids if i is not None])
@@ -276,17 +272,34 @@ def _update_existing(session: Session, updated: Sequence[_Prepared]) -> None:
     )
 
 
-def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]) -> None:
-    if not written:
+def analysed_chunks(
+    document_id: int, texts: Sequence[str], vectors: NDArray[np.float32], language: str
+) -> repo.ChunkRows:
+    """A document's chunks, with the keyword analysis of its language."""
+    analyzer = analyzer_for(language)
+    analysed = [for_index(t, analyzer) for t in texts]
+    return repo.ChunkRows(document_id, texts, vectors, analyzer.config, analysed)
+
+
+def write_chunks(session: Session, user_id: int, chunks: Sequence[repo.ChunkRows]) -> None:
+    """Replace these documents' chunks with `chunks` (the user locked by the caller).
+
+    The triggers on chunks keep postings and statistics exact; the impacts that choose keyword
+    candidates are re-made only when avgdl drifted (or k1, b changed).
+    """
+    if not chunks:
         return
-    chunks: list[repo.ChunkRows] = []
-    for p in written:
-        if p.doc_id is None or p.vectors is None:
-            continue
-        analyzer = analyzer_for(p.language)
-        analysed = [for_index(t, analyzer) for t in p.texts]
-        chunks.append(repo.ChunkRows(p.doc_id, p.texts, p.vectors, analyzer.config, analysed))
     repo.replace_chunks(session, user_id, [c.document_id for c in chunks], chunks)
+    bm25.refresh_impacts(session, user_id=user_id, params=Bm25Params.from_settings())
+
+
+def _replace_chunks(session: Session, user_id: int, written: Sequence[_Prepared]) -> None:
+    chunks = [
+        analysed_chunks(p.doc_id, p.texts, p.vectors, p.language)
+        for p in written
+        if p.doc_id is not None and p.vectors is not None
+    ]
+    write_chunks(session, user_id, chunks)
 
 
 # -- reading and deleting -------------------------------------------------------------------

@@ -14,10 +14,9 @@ import numpy as np
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from pgsearch.analysis import analyzer_for, for_index
 from pgsearch.models import Chunk, Document
 from pgsearch.repositories import documents as repo
-from pgsearch.services.documents import lock_user
+from pgsearch.services.documents import analysed_chunks, lock_user, write_chunks
 
 
 def reanalyze(
@@ -61,22 +60,13 @@ def reanalyze(
             rows = by_document.get(d.id)
             if not rows:
                 continue
-            analyzer = analyzer_for(d.language)
-            texts = [t for t, _ in rows]
+            vectors = np.stack([np.asarray(v, dtype=np.float32) for _, v in rows])
             by_user[d.user_id].append(
-                repo.ChunkRows(
-                    d.id,
-                    texts,
-                    np.stack([np.asarray(v, dtype=np.float32) for _, v in rows]),
-                    analyzer.config,
-                    [for_index(t, analyzer) for t in texts],
-                )
+                analysed_chunks(d.id, [t for t, _ in rows], vectors, d.language)
             )
         for user_id, rows_of_user in sorted(by_user.items()):
             lock_user(session, user_id)
-            repo.replace_chunks(
-                session, user_id, [r.document_id for r in rows_of_user], rows_of_user
-            )
+            write_chunks(session, user_id, rows_of_user)
             done += sum(len(r.texts) for r in rows_of_user)
         if progress is not None:
             progress(done, total)
