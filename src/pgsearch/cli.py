@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from pgsearch import db
+from pgsearch import db, native
 from pgsearch.analysis import UnknownLanguage, parse_language
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.embedded import bin_path, database_running
@@ -196,6 +196,22 @@ def init_db() -> None:
     """Enable pgvector and migrate the schema to the newest version."""
     with database(get_db_config(), verbose=True):
         pass
+
+
+@app.command("build-extension")
+def build_extension(
+    pg_config: Annotated[
+        Path | None,
+        typer.Option(help="The server's pg_config (default: the embedded server's)"),
+    ] = None,
+) -> None:
+    """Build pgsearch's C extension (faster keyword search) into a PostgreSQL server's folders.
+
+    For a server of your own: run it as a user who may write there, then `pgsearch init-db` as
+    a database superuser. The embedded server gets it at start, without this command.
+    """
+    library = native.build(pg_config or bin_path() / "pg_config")
+    typer.echo(f"installed {library}")
 
 
 @app.command("db-url")

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # ... made exact by scoring every match only when that reads at most this many postings
     # (the query terms' document frequencies summed); above, the top postings' best k.
     bm25_exhaustive_max: int = Field(default=20_000, ge=0)
+    # Read the top postings with pgsearch's C extension where the database has it (False: the
+    # SQL form, same results, slower; see pgsearch.native).
+    bm25_native: bool = Field(default=True)
 
 
 @lru_cache

@@ -30,6 +30,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from pgsearch.config import DatabaseConfig, get_db_config, get_settings
 from pgsearch.errors import DatabaseInitError
+from pgsearch.native import EXTENSION
 
 _lock = threading.Lock()
 _config: DatabaseConfig | None = None
@@ -375,6 +376,7 @@ def init_database(
             f"could not enable the pgvector extension: {short_error(exc)}"
         ) from exc
     say("✓ pgvector extension enabled")
+    say(_enable_native(eng))
     try:
         with eng.begin() as conn:
             revision = upgrade_to_head(conn)
@@ -382,6 +384,26 @@ def init_database(
         raise DatabaseInitError(f"could not migrate the schema: {short_error(exc)}") from exc
     say(f"✓ schema up to date (revision {revision})")
     say("Database initialization completed!")
+
+
+def _enable_native(eng: Engine) -> str:
+    """Create pgsearch's C extension where the server has it (see pgsearch.native)."""
+    try:
+        with eng.begin() as conn:
+            available = conn.scalar(
+                text(
+                    "SELECT installed_version IS NOT NULL FROM pg_available_extensions"
+                    " WHERE name = :name"
+                ),
+                {"name": EXTENSION},
+            )
+            if available is None:
+                return f"- {EXTENSION} not on the server: keyword search runs its SQL form"
+            if not available:
+                conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}"))
+    except SQLAlchemyError as exc:
+        return f"- {EXTENSION} not enabled ({short_error(exc)}): keyword search runs its SQL form"
+    return f"✓ {EXTENSION} extension enabled"
 
 
 def short_error(exc: SQLAlchemyError) -> str:

@@ -26,6 +26,7 @@ import psutil
 from psycopg import Error, connect, sql
 from psycopg.conninfo import make_conninfo
 
+from pgsearch import native
 from pgsearch.config import DatabaseConfig
 from pgsearch.errors import EmbeddedPostgresError
 
@@ -202,7 +203,8 @@ class EmbeddedPostgres:
         tmp.replace(self._holders_file)
 
     def _prepare(self, owner: tuple[int, int] | None) -> None:
-        """Create the cluster and the private socket dir if needed."""
+        """Build pgsearch's extension, create the cluster and the private socket dir if needed."""
+        native.try_build(bin_path() / "pg_config")
         if owner is not None:
             _allow_traverse(self.data_dir)
             _allow_traverse(bin_path().parent)

@@ -88,3 +88,9 @@ class EmbeddedPostgresError(Unavailable):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"embedded PostgreSQL: {message}")
+
+
+class NativeBuildError(PgsearchError):
+    """pgsearch's C extension could not be built or installed (pgsearch.native)."""
+
+    status_code = 500

@@ -176,8 +176,9 @@ bm25_postings = Table(
     Index("ix_bm25_postings_chunk_id", "chunk_id"),  # deletes, exact re-scoring
 )
 # Top postings of a term first: a query reads a few hundred entries per term, not every match;
-# tf and length make both that scan and the exhaustive exact form index-only.
-Index(
+# tf and length make both that scan and the exhaustive exact form index-only (and pgsearch_bm25
+# reads it: see pgsearch.native).
+postings_by_impact = Index(
     "ix_bm25_postings_impact",
     bm25_postings.c.user_id,
     bm25_postings.c.term,

@@ -12,6 +12,11 @@ postings of each term (`per_term` for the rarest, fewer for a more frequent one:
 `rescore` chunks exactly (from tf and length, with the current statistics and k1, b), and
 certifies the result: when the k-th document's exact score is at least the bound of every chunk
 not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
+
+Where the database has pgsearch's C extension (pgsearch.native), `bm25_top_bounds` reads the top
+postings and bounds the chunks, and `bm25_score` scores a chunk exactly: the same rows and
+scores, at a fraction of the executor's cost. A statement with a metadata filter keeps the SQL
+form (the filter joins each chunk's document before the bounds are ranked).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import coalesce
 
@@ -55,7 +60,7 @@ from pgsearch.analysis import (
 )
 from pgsearch.analysis.languages import Segmenter
 from pgsearch.config import get_settings
-from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, bm25_postings
+from pgsearch.models import Bm25Df, Bm25Stats, Chunk, Document, bm25_postings, postings_by_impact
 
 USER_ID = bindparam("user_id", type_=Integer)
 QUERY_TEXT = bindparam("query_text", type_=Text)
@@ -93,14 +98,16 @@ class Bm25Params:
     b: float = 0.75
     # Postings read for the query's rarest term (others in proportion to their IDF, at least
     # DEPTH_FLOOR of it), and chunks re-scored exactly (measured: bench/keyword.py).
-    per_term: int = 3000
-    rescore: int = 600
+    per_term: int = 6000
+    rescore: int = 300
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
     # of scoring every chunk that holds a query term.
     exact: bool = True
     # With `exact`, scoring every chunk that holds a query term reads the postings of every
     # query term (Σ df); above this many, an uncertified top k is returned as it is.
     exhaustive_max: int = 20_000
+    # Top postings read by pgsearch_bm25 when the database has it (pgsearch.native).
+    native: bool = True
 
     def for_fusion(self) -> Bm25Params:
         """Smaller sizes for hybrid search, whose fusion reads only BM25's best documents
@@ -113,13 +120,14 @@ class Bm25Params:
 
     @classmethod
     def from_settings(cls) -> Bm25Params:
-        """k1, b and exactness as configured (`PGSEARCH_BM25_*`)."""
+        """k1, b, exactness and the C extension's use as configured (`PGSEARCH_BM25_*`)."""
         settings = get_settings()
         return cls(
             k1=settings.bm25_k1,
             b=settings.bm25_b,
             exact=settings.bm25_exact,
             exhaustive_max=settings.bm25_exhaustive_max,
+            native=settings.bm25_native,
         )
 
     def params(self) -> dict[str, Any]:
@@ -195,7 +203,7 @@ def _stats() -> CTE:
     )
 
 
-def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
+def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     """The query's distinct terms that occur in the user's chunks: their IDF `w`, and what
     scoring a posting needs (`wa`, `norm0`, `norm1`: see `_score`), so that no per-posting join
     with the statistics is needed.
@@ -203,7 +211,8 @@ def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
     `cut`: also how many of the term's top postings to read (`depth`: `per_term` times its IDF
     over the highest IDF of the query), whether its list is longer than that (`cut`), and then
     `w` times its depth-th best impact (`cutw`): what a chunk missing from its top postings can
-    at most get from it (0 when the list is read to its end).
+    at most get from it (0 when the list is read to its end). `native`: the depth only
+    (`bm25_top_bounds` finds the cut while it reads).
     """
     terms = analyze()
     # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
@@ -235,6 +244,8 @@ def _query_terms(stats: CTE, *, cut: bool = False) -> CTE:
         func.ceil(func.greatest(PER_TERM * DEPTH_FLOOR, PER_TERM * w.c.w / func.max(w.c.w).over())),
         Integer,
     )
+    if native:
+        return select(w, depth.label("depth")).cte("bm25_terms").prefix_with("MATERIALIZED")
     deep = select(w, depth.label("depth")).subquery("bm25_deep")
     nth = (
         select(P.impact)
@@ -316,13 +327,71 @@ def _query_lexemes() -> CTE:
     )
 
 
-def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
+def _query_weights(terms: CTE) -> CTE:
+    """The query's lexemes that are terms of the user's, with each one's `wa` (aligned arrays:
+    one aggregate pass fills both in the same order), and the length norms: `bm25_score`'s
+    arguments."""
+    analysed = _analysed()
+    lexeme = (
+        func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme").render_derived()
+    )
+    distinct = (
+        select(lexeme.c.lexeme).select_from(analysed).join(lexeme, true()).distinct().subquery()
+    )
+    return (
+        select(
+            func.array_agg(distinct.c.lexeme).label("lexemes"),
+            func.array_agg(terms.c.wa).label("weights"),
+            func.max(terms.c.norm0).label("norm0"),
+            func.max(terms.c.norm1).label("norm1"),
+        )
+        .select_from(distinct)
+        .join(terms, terms.c.term == func.hashtextextended(distinct.c.lexeme, 0))
+        .cte("bm25_weights")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _native_top(stats: CTE) -> tuple[CTE, FromClause]:
+    """The query's terms, and the `RESCORE` + 1 chunks of the highest bound by pgsearch_bm25's
+    `bm25_top_bounds` (the same rows as the SQL form of `top_k`, with `unseen` on each)."""
+    terms = _query_terms(stats, cut=True, native=True)
+
+    def array(col: ColumnElement[Any]) -> ScalarSelect[Any]:
+        return select(func.array_agg(aggregate_order_by(col, terms.c.term))).scalar_subquery()
+
+    read = (
+        func.bm25_top_bounds(
+            literal_column(f"'{postings_by_impact.name}'::regclass"),
+            USER_ID,
+            array(terms.c.term),
+            array(terms.c.w),
+            array(terms.c.depth),
+            RESCORE + 1,
+        )
+        .table_valued("chunk_id", "bound", "length", "unseen")
+        .render_derived("bm25_read")
+    )
+    return terms, select(read).subquery("bm25_top")
+
+
+def top_k(where: ColumnElement[bool] | None, *, prune: bool = False, native: bool = False) -> TopK:
     """Candidates from the top postings of each term, the best of them scored exactly.
 
     `prune`: score the best quarter first; of the rest, only chunks whose bound reaches the
     k-th document found so far (the others cannot be in the top k, certified or not).
+    `native`: the top postings read and bounded by pgsearch_bm25 (no metadata filter only).
     """
     stats = _stats()
+    if native and where is None:
+        terms, top = _native_top(stats)
+        chosen = (
+            select(top, func.row_number().over(order_by=top.c.bound.desc()).label("pos"))
+            .cte("bm25_chosen")
+            .prefix_with("MATERIALIZED")
+        )
+        unseen: Any = coalesce(select(func.max(chosen.c.unseen)).scalar_subquery(), 0.0)
+        return _scored(stats, terms, chosen, unseen, prune=prune, native=True)
     terms = _query_terms(stats, cut=True)
     postings = (
         select(P.chunk_id, P.impact, P.length)  # all in the index: an index-only scan
@@ -361,33 +430,55 @@ def top_k(where: ColumnElement[bool] | None, *, prune: bool = False) -> TopK:
         .cte("bm25_chosen")
         .prefix_with("MATERIALIZED")
     )
+    return _scored(stats, terms, chosen, unseen, prune=prune)
+
+
+def _scored(
+    stats: CTE, terms: CTE, chosen: CTE, unseen: Any, *, prune: bool, native: bool = False
+) -> TopK:
+    """The chosen chunks (`chunk_id, length, bound, pos`) scored exactly, and the certificate
+    of the top k they give (`unseen`: what a chunk read for no term can reach). `native`: each
+    chunk scored by pgsearch_bm25's `bm25_score`."""
     next_bound = select(
         case((func.count() > RESCORE, func.min(chosen.c.bound)), else_=0.0)
     ).scalar_subquery()
-    # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
-    # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
-    # with no look-up of postings a cut list may have left out.
-    lexemes = _query_lexemes()
-    held = func.bm25_terms(
-        func.ts_filter(
-            func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), lexemes.c.lexemes),
-            literal_column("'{a}'::\"char\"[]"),
+    if native:
+        weights = _query_weights(terms)
+        rank: ColumnElement[Any] = func.bm25_score(
+            Chunk.tsv,
+            weights.c.lexemes,
+            weights.c.weights,
+            weights.c.norm0,
+            weights.c.norm1,
+            chosen.c.length,
         )
-    ).table_valued("term", "tf")
-    exact = (
-        select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
-        .select_from(held)
-        .join(terms, terms.c.term == held.c.term)
-        .lateral("bm25_exact")
-    )
+        query_side: FromClause = weights
+    else:
+        # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
+        # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
+        # with no look-up of postings a cut list may have left out.
+        lexemes = _query_lexemes()
+        held = func.bm25_terms(
+            func.ts_filter(
+                func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), lexemes.c.lexemes),
+                literal_column("'{a}'::\"char\"[]"),
+            )
+        ).table_valued("term", "tf")
+        exact = (
+            select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
+            .select_from(held)
+            .join(terms, terms.c.term == held.c.term)
+            .lateral("bm25_exact")
+        )
+        rank = exact.c.rank
+        query_side = lexemes.join(exact, true())
 
     def rescored(which: ColumnElement[bool] | None) -> Select[Any]:
         stmt = (
-            select(chosen.c.chunk_id, Chunk.document_id, exact.c.rank)
+            select(chosen.c.chunk_id, Chunk.document_id, rank.label("rank"))
             .select_from(chosen)
             .join(Chunk, Chunk.id == chosen.c.chunk_id)
-            .join(lexemes, true())
-            .join(exact, true())
+            .join(query_side, true())
         )
         return stmt if which is None else stmt.where(which)
 

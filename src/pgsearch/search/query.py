@@ -129,24 +129,26 @@ def statement(
     *,
     approximate: bool = True,
     exhaustive: bool = False,
+    native: bool = False,
 ) -> Select[Any]:
     """The search statement for `mode`, restricted by a compiled metadata filter if given.
 
     `approximate` picks the semantic path: the HNSW index, or an exact scan of the user's
     chunks (see `semantic_candidates`); `approximate_pays` tells which one a user needs.
     `exhaustive` picks the keyword path: every matching chunk scored, instead of the top
-    postings (see search/bm25.py).
+    postings (see search/bm25.py). `native`: the top postings are read by the pgsearch_bm25
+    extension (see pgsearch.native), for statements without a filter.
     """
     approximate = approximate and mode != "keyword"
     exhaustive = exhaustive and mode == "keyword"
     if where is None:
-        return _unfiltered(mode, approximate, exhaustive)
+        return _unfiltered(mode, approximate, exhaustive, native and mode != "semantic")
     return _build(mode, where, approximate, exhaustive)
 
 
 @functools.cache
-def _unfiltered(mode: SearchMode, approximate: bool, exhaustive: bool) -> Select[Any]:
-    return _build(mode, None, approximate, exhaustive)
+def _unfiltered(mode: SearchMode, approximate: bool, exhaustive: bool, native: bool) -> Select[Any]:
+    return _build(mode, None, approximate, exhaustive, native)
 
 
 # Filters of one shape share a statement: building one costs milliseconds of Python.
@@ -161,12 +163,13 @@ def filtered_statement(
     *,
     approximate: bool = True,
     exhaustive: bool = False,
+    native: bool = False,
 ) -> Select[Any]:
     """The statement for `mode` and a compiled filter; bind `compiled.params` with it."""
     approximate = approximate and mode != "keyword"
     exhaustive = exhaustive and mode == "keyword"
     if compiled.shape is None:
-        return _unfiltered(mode, approximate, exhaustive)
+        return _unfiltered(mode, approximate, exhaustive, native and mode != "semantic")
     key = (mode, approximate, exhaustive, compiled.shape)
     with _filtered_lock:
         stmt = _filtered.get(key)
@@ -182,14 +185,18 @@ def filtered_statement(
 
 
 def _build(
-    mode: SearchMode, where: ColumnElement[bool] | None, approximate: bool, exhaustive: bool
+    mode: SearchMode,
+    where: ColumnElement[bool] | None,
+    approximate: bool,
+    exhaustive: bool,
+    native: bool = False,
 ) -> Select[Any]:
     if mode == "semantic":
         stmt = semantic_search(where, approximate=approximate)
     elif mode == "keyword":
-        stmt = keyword_search(where, exhaustive=exhaustive)
+        stmt = keyword_search(where, exhaustive=exhaustive, native=native)
     else:
-        stmt = hybrid_search(where, approximate=approximate)
+        stmt = hybrid_search(where, approximate=approximate, native=native)
     # A filter's selectivity decides its best plan (which table first, an index or not), and
     # a plan made once for any value cannot know it: filtered statements are planned at each
     # execution (never prepared: db.compile_statement).
@@ -340,7 +347,7 @@ def semantic_search(
 
 
 def keyword_search(
-    where: ColumnElement[bool] | None = None, *, exhaustive: bool = False
+    where: ColumnElement[bool] | None = None, *, exhaustive: bool = False, native: bool = False
 ) -> Select[Any]:
     """Documents by the BM25 score of their best chunk; score = that BM25 score."""
     if exhaustive:
@@ -348,7 +355,7 @@ def keyword_search(
         best = _best_per_document(candidates, "keyword")
         complete = _enough(candidates, best)
     else:
-        top = bm25.top_k(where, prune=True)
+        top = bm25.top_k(where, prune=True, native=native)
         best = _best_per_document(top.candidates, "keyword")
         # Final when certified exact, or (a large corpus) when scoring every match would cost
         # more than the approximation is worth: k documents found by the top postings.
@@ -364,13 +371,13 @@ def _min_max(value: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def hybrid_search(
-    where: ColumnElement[bool] | None = None, *, approximate: bool = True
+    where: ColumnElement[bool] | None = None, *, approximate: bool = True, native: bool = False
 ) -> Select[Any]:
     """Adaptive convex fusion of the semantic and BM25 document rankings (FusionParams)."""
     semantic = semantic_candidates(where, approximate=approximate)
     sem = _best_per_document(semantic, "semantic")
     # The keyword side's best ~200 chunks, scored exactly.
-    kw = _best_per_document(bm25.top_k(where).candidates, "keyword")
+    kw = _best_per_document(bm25.top_k(where, native=native).candidates, "keyword")
     depth = func.greatest(K, FUSION_DEPTH)
     sem_n = (
         select(sem.c.chunk_id, sem.c.document_id, _min_max(1 - sem.c.distance).label("s"))

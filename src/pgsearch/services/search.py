@@ -148,6 +148,7 @@ def _steps(
     # The planner's choice between the HNSW index and an exact scan of the user's chunks
     # follows its statistics, which lag behind ingest: count instead (q.semantic_candidates).
     approximate = mode != "keyword" and (yield from user_facts.is_large(user_id))
+    native = mode != "semantic" and bm25.native and (yield from user_facts.native())
     params |= compiled.params
     # Almost always one statement. Another only when its result was not final: an HNSW scan
     # that stopped short (a selective filter: the exact scan finds every match), too few
@@ -157,7 +158,11 @@ def _steps(
     while True:
         params["candidates"] = plan.candidates
         stmt = q.filtered_statement(
-            mode, compiled, approximate=plan.approximate, exhaustive=plan.exhaustive
+            mode,
+            compiled,
+            approximate=plan.approximate,
+            exhaustive=plan.exhaustive,
+            native=native,
         )
         rows = yield stmt, params
         if plan.approximate and (len(rows) < request.k or rows[0].short):

@@ -1,8 +1,9 @@
 """What a search needs to know of its user, remembered per process for a while.
 
 Each fact costs a statement, which a search then skips for _TTL_S: whether the user has enough
-chunks for the HNSW path (search/query.approximate_pays) and how many documents they hold in
-each language (which analyzers read their queries: analysis/query.py). A stale fact costs
+chunks for the HNSW path (search/query.approximate_pays), how many documents they hold in
+each language (which analyzers read their queries: analysis/query.py), and whether the
+database has pgsearch's C extension (pgsearch.native). A stale fact costs
 speed or a little keyword precision, never results; this process's own writes drop the user's
 facts (`forget`), another process's are seen within _TTL_S.
 """
@@ -15,9 +16,10 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, column, exists, func, literal, select, table
 
 from pgsearch.models import Document, User
+from pgsearch.native import EXTENSION
 from pgsearch.search import query as q
 
 T = TypeVar("T")
@@ -63,6 +65,7 @@ class Languages:
 
 
 _large: _Remembered[bool] = _Remembered()
+_native: _Remembered[bool] = _Remembered()  # one database: key 0
 _languages: _Remembered[Languages] = _Remembered()
 
 _USER_ID = bindparam("user_id", type_=Integer)
@@ -73,6 +76,21 @@ _LANGUAGES = (
     .where(User.id == _USER_ID)
     .group_by(User.language, Document.language)
 )
+
+
+_pg_extension = table("pg_extension", column("extname"))
+_NATIVE = select(exists().where(_pg_extension.c.extname == literal(EXTENSION)))
+
+
+def native() -> Generator[Step, Sequence[Any], bool]:
+    """Whether the database has pgsearch_bm25 (search steps: yields a statement)."""
+    known = _native.get(0)
+    if known is not None:
+        return known
+    rows = yield _NATIVE, {}
+    found = bool(rows[0][0])
+    _native.put(0, found)
+    return found
 
 
 def is_large(user_id: int) -> Generator[Step, Sequence[Any], bool]:
@@ -104,3 +122,5 @@ def forget(user_id: int | None = None) -> None:
     """Drop what is remembered of a user (None: of every user), after writes or in tests."""
     _large.forget(user_id)
     _languages.forget(user_id)
+    if user_id is None:
+        _native.forget(None)
