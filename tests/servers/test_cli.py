@@ -38,8 +38,16 @@ def test_init_db_embedded_twice(tmp_path: Path) -> None:
     first = run_cli("init-db", data_dir=data_dir)
     assert first.returncode == 0, first.stderr
     assert "✓ pgvector extension enabled" in first.stdout
+    assert "✓ pgsearch_bm25 extension enabled" in first.stdout
     assert run_cli("init-db", data_dir=data_dir).returncode == 0
     assert not postgres_running(data_dir), "init-db must stop the server it started"
+
+
+def test_build_extension_for_a_missing_server_one_line_error(tmp_path: Path) -> None:
+    r = run_cli("build-extension", "--pg-config", str(tmp_path / "nope"), data_dir=tmp_path / "d")
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: cannot run")
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_psql(tmp_path: Path) -> None:

@@ -79,13 +79,16 @@ index_attno(Relation index, const char *name)
 	return InvalidAttrNumber;	/* not reached */
 }
 
+/* Highest bound first; ties by chunk id, as the SQL form orders them. */
 static int
 bound_desc(const void *a, const void *b)
 {
-	double		x = ((const ChunkBound *) a)->sum;
-	double		y = ((const ChunkBound *) b)->sum;
+	const ChunkBound *x = (const ChunkBound *) a;
+	const ChunkBound *y = (const ChunkBound *) b;
 
-	return (x < y) - (x > y);
+	if (x->sum != y->sum)
+		return (x->sum < y->sum) - (x->sum > y->sum);
+	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
 }
 
 PG_FUNCTION_INFO_V1(bm25_top_bounds);

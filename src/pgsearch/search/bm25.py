@@ -385,11 +385,7 @@ def top_k(where: ColumnElement[bool] | None, *, prune: bool = False, native: boo
     stats = _stats()
     if native and where is None:
         terms, top = _native_top(stats)
-        chosen = (
-            select(top, func.row_number().over(order_by=top.c.bound.desc()).label("pos"))
-            .cte("bm25_chosen")
-            .prefix_with("MATERIALIZED")
-        )
+        chosen = _positions(top)
         unseen: Any = coalesce(select(func.max(chosen.c.unseen)).scalar_subquery(), 0.0)
         return _scored(stats, terms, chosen, unseen, prune=prune, native=True)
     terms = _query_terms(stats, cut=True)
@@ -421,16 +417,22 @@ def top_k(where: ColumnElement[bool] | None, *, prune: bool = False, native: boo
     # costs less than a second sort of the bounds to find it).
     top = (
         select(bounds.c.chunk_id, bounds.c.length, bounds.c.bound)
-        .order_by(bounds.c.bound.desc())
+        .order_by(bounds.c.bound.desc(), bounds.c.chunk_id)
         .limit(RESCORE + 1)
         .subquery("bm25_top")
     )
-    chosen = (
-        select(top, func.row_number().over(order_by=top.c.bound.desc()).label("pos"))
+    return _scored(stats, terms, _positions(top), unseen, prune=prune)
+
+
+def _positions(top: FromClause) -> CTE:
+    """The chosen chunks with their place by bound (`pos`, 1 = highest; ties by chunk id, in
+    both forms, so that they choose and prune the same chunks)."""
+    order = (top.c.bound.desc(), top.c.chunk_id)
+    return (
+        select(top, func.row_number().over(order_by=order).label("pos"))
         .cte("bm25_chosen")
         .prefix_with("MATERIALIZED")
     )
-    return _scored(stats, terms, chosen, unseen, prune=prune)
 
 
 def _scored(

@@ -1,0 +1,174 @@
+"""pgsearch_bm25, keyword search's C extension: built and enabled on the test server, the same
+documents and scores as the SQL form, what this transaction sees, and the SQL form without it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from pgsearch import db
+from pgsearch.embedding import get_embedder
+from pgsearch.native import EXTENSION
+from pgsearch.schemas import SearchMode, SearchRequest
+from pgsearch.search.bm25 import Bm25Params
+from pgsearch.services import search as search_service
+from pgsearch.services import user_facts
+from tests.helpers import executed_statements, make_user, unit, vec_doc
+
+# Zipf-like word frequencies: a few words in most documents, many in few.
+VOCABULARY = [f"w{i}" for i in range(120)]
+WEIGHTS = [1 / (i + 1) for i in range(len(VOCABULARY))]
+
+
+def corpus(seed: int, count: int) -> dict[str, str]:
+    rng = random.Random(seed)
+    return {
+        f"d{i}": " ".join(rng.choices(VOCABULARY, WEIGHTS, k=rng.randint(3, 60)))
+        for i in range(count)
+    }
+
+
+def search(
+    session: Session, uid: int, query: str, mode: SearchMode, params: Bm25Params, k: int = 10
+) -> list[tuple[str, float]]:
+    request = SearchRequest(
+        query=query, mode=mode, k=k, vector=unit(1) if mode == "hybrid" else None
+    )
+    response = search_service.search(
+        session,
+        user_id=uid,
+        request=request,
+        embedder=get_embedder("minilm"),
+        bm25_params=params,
+    )
+    return [(str(h.external_id), h.score) for h in response.results]
+
+
+def assert_same_ranking(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> None:
+    """Equal scores, and the same documents wherever a score is not tied with the last one
+    (which of tied documents fill the last places is arbitrary)."""
+    assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-9)
+    if a:
+        last = a[-1][1]
+        assert {n for n, s in a if s > last * (1 + 1e-9)} == {
+            n for n, s in b if s > last * (1 + 1e-9)
+        }
+
+
+def test_extension_is_built_and_enabled(client: TestClient) -> None:
+    with db.get_engine().connect() as conn:
+        version = conn.scalar(
+            text("SELECT extversion FROM pg_extension WHERE extname = :name"), {"name": EXTENSION}
+        )
+    assert version == "1.0"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        Bm25Params(),
+        # Lists cut after a few postings, few chunks re-scored: bounds, cuts, the certificate
+        # and the fallback to every match all come into play.
+        Bm25Params(per_term=6, rescore=8),
+        Bm25Params(per_term=3, rescore=4, k1=2.0, b=0.3),
+    ],
+)
+def test_native_and_sql_forms_give_the_same_results(client: TestClient, params: Bm25Params) -> None:
+    uid = make_user(client)
+    docs = corpus(7, 300)
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    rng = random.Random(11)
+    queries = [" ".join(rng.choices(VOCABULARY, WEIGHTS, k=rng.randint(1, 6))) for _ in range(25)]
+    queries += ["w0 w0 w1", "w119 nosuchword", "w3 w77 w100 w118"]
+    modes: tuple[SearchMode, ...] = ("keyword", "hybrid")
+    with db.get_read_sessionmaker()() as session:
+        for query in queries:
+            for mode in modes:
+                with executed_statements() as native_sql:
+                    native = search(session, uid, query, mode, replace(params, native=True))
+                with executed_statements() as plain_sql:
+                    plain = search(session, uid, query, mode, replace(params, native=False))
+                assert any("bm25_top_bounds" in sql for sql, _ in native_sql)
+                assert not any("bm25_top_bounds" in sql for sql, _ in plain_sql)
+                assert native, (query, mode)
+                assert_same_ranking(native, plain)
+
+
+def test_native_reading_sees_what_its_transaction_sees(client: TestClient) -> None:
+    """Index entries outlive their rows until vacuum: deleted chunks' postings must not take
+    the places of the top postings read."""
+    uid = make_user(client)
+    # Shorter documents, higher impacts: z0 and z1 hold the top postings of "zebra".
+    docs = {f"z{i}": "zebra" + " filler" * i for i in range(6)}
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    top_two = text(
+        "SELECT d.external_id FROM bm25_top_bounds('ix_bm25_postings_impact', :uid,"
+        " ARRAY[hashtextextended('zebra', 0)], '{1}', '{2}', 10) b"
+        " JOIN chunks c ON c.id = b.chunk_id JOIN documents d ON d.id = c.document_id"
+        " ORDER BY b.bound DESC"
+    )
+    with db.get_sessionmaker()() as session:
+        assert session.scalars(top_two, {"uid": uid}).all() == ["z0", "z1"]
+        session.execute(text("DELETE FROM documents WHERE external_id IN ('z0', 'z1')"))
+        assert session.scalars(top_two, {"uid": uid}).all() == ["z2", "z3"]
+        found = search(session, uid, "zebra", "keyword", Bm25Params(per_term=2, rescore=4), k=2)
+        assert [n for n, _ in found] == ["z2", "z3"]
+        session.rollback()
+
+
+def test_search_without_the_extension_runs_the_sql_form(client: TestClient) -> None:
+    uid = make_user(client)
+    docs = corpus(5, 80)
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    with db.get_sessionmaker()() as session:
+        expected = search(session, uid, "w2 w40", "keyword", Bm25Params())
+        session.execute(text(f"DROP EXTENSION {EXTENSION}"))  # undone by the rollback
+        user_facts.forget()
+        with executed_statements() as statements:
+            found = search(session, uid, "w2 w40", "keyword", Bm25Params())
+        session.rollback()
+    user_facts.forget()
+    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    assert_same_ranking(found, expected)
+
+
+def test_native_functions_refuse_bad_arguments(client: TestClient) -> None:
+    with db.get_engine().connect() as conn:
+        for sql, message in (
+            (
+                "SELECT * FROM bm25_top_bounds('ix_bm25_postings_impact', 1, '{1,2}', '{1}',"
+                " '{1,1}', 10)",
+                "same length",
+            ),
+            (
+                "SELECT * FROM bm25_top_bounds('pk_chunks', 1, '{1}', '{1}', '{1}', 10)",
+                "has no column",
+            ),
+            ("SELECT * FROM bm25_top_bounds(NULL, 1, '{1}', '{1}', '{1}', 10)", "not found"),
+            ("SELECT bm25_score('a b', '{a,b}', '{1}', 0.5, 0.1, 2)", "same length"),
+        ):
+            with pytest.raises(Exception, match=message):
+                with conn.begin_nested() if conn.in_transaction() else conn.begin():
+                    conn.execute(text(sql))
+        # No terms (array_agg of none is NULL): nothing to read.
+        assert (
+            conn.execute(
+                text(
+                    "SELECT * FROM bm25_top_bounds('ix_bm25_postings_impact', 1, NULL,"
+                    " '{}', '{}', 5)"
+                )
+            ).all()
+            == []
+        )
+        score = conn.scalar(
+            text("SELECT bm25_score('a:1,2 b:3', '{a,c}', '{2.0,5.0}', 0.5, 0.1, 3)")
+        )
+    assert score == pytest.approx(2.0 * 2 / (2 + 0.5 + 0.1 * 3))

@@ -1,0 +1,65 @@
+"""Building pgsearch_bm25: into the folders pg_config names, once per source, with errors that
+say what is missing (no database: a stand-in pg_config points at temp folders)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pgsearch import native
+from pgsearch.embedded import bin_path
+from pgsearch.errors import NativeBuildError
+
+
+def fake_pg_config(tmp_path: Path, includedir: Path) -> Path:
+    """A pg_config that names temp folders for libraries and extensions."""
+    (tmp_path / "lib").mkdir(parents=True)
+    (tmp_path / "share" / "extension").mkdir(parents=True)
+    script = tmp_path / "pg_config"
+    script.write_text(
+        f"#!/bin/sh\necho {tmp_path / 'lib'}\necho {tmp_path / 'share'}\necho {includedir}\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def real_includedir() -> Path:
+    out = subprocess.run(
+        [str(bin_path() / "pg_config"), "--includedir-server"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def test_build_installs_the_library_and_the_extension_files_once(tmp_path: Path) -> None:
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    library = native.build(pg_config)
+    assert library == tmp_path / "lib" / "pgsearch_bm25.so"
+    assert b"bm25_top_bounds" in library.read_bytes()
+    extension = tmp_path / "share" / "extension"
+    assert {p.name for p in extension.iterdir()} == {
+        "pgsearch_bm25.control",
+        "pgsearch_bm25--1.0.sql",
+        "pgsearch_bm25.sha256",
+    }
+    built = library.stat().st_mtime_ns
+    assert native.build(pg_config) == library
+    assert library.stat().st_mtime_ns == built  # the same source is not built again
+
+
+def test_build_errors_say_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(NativeBuildError, match="cannot run"):
+        native.build(tmp_path / "no-such-pg_config")
+    without_headers = fake_pg_config(tmp_path / "a", tmp_path / "nowhere")
+    with pytest.raises(NativeBuildError, match="no PostgreSQL server headers"):
+        native.build(without_headers)
+    pg_config = fake_pg_config(tmp_path / "b", real_includedir())
+    monkeypatch.setenv("CC", "false")
+    with pytest.raises(NativeBuildError, match="false failed"):
+        native.build(pg_config)
+    assert not list((tmp_path / "b" / "lib").iterdir())  # nothing half-installed
+    assert not native.try_build(pg_config)  # the server starts anyway, with the SQL form
