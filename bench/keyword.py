@@ -42,7 +42,7 @@ from bm25s.tokenization import Tokenized
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
@@ -61,6 +61,7 @@ from pgsearch import db
 from pgsearch.analysis.query import query_analyzers
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.models import HNSW_INDEX, Document, User
+from pgsearch.native import EXTENSION
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
 from pgsearch.search import query as search_query
 from pgsearch.search.bm25 import Bm25Params
@@ -406,6 +407,18 @@ def caller(
     return call
 
 
+def native_installed() -> bool:
+    """Whether the database has pgsearch's C extension (pgsearch.native)."""
+    with db.get_engine().connect() as conn:
+        return bool(
+            conn.scalar(
+                select(func.count())
+                .select_from(table("pg_extension"))
+                .where(column("extname") == EXTENSION)
+            )
+        )
+
+
 def first_statement_shares(
     uid: int, texts: Sequence[str], params: Bm25Params
 ) -> tuple[float, float]:
@@ -428,7 +441,8 @@ def first_statement_shares(
                 values = search_query.search_params(
                     user_id=uid, k=K, query=t, bm25_params=p, analyzers=analyzers
                 )
-                rows = conn.execute(search_query.statement("keyword"), values).all()
+                stmt = search_query.statement("keyword", native=params.native)
+                rows = conn.execute(stmt, values).all()
                 done = bool(rows and rows[0].complete)
                 if tally == "certified":
                     certified += done
@@ -482,7 +496,9 @@ def run(args: argparse.Namespace) -> None:
             rescore=args.rescore,
             exact=not args.approximate,
             exhaustive_max=args.exhaustive_max,
+            native=not args.sql and native_installed(),
         )
+        say(f"BM25 top postings read by {'pgsearch_bm25 (C)' if params.native else 'SQL'}")
         calls = {m: caller(uid, m, texts, vectors, embedder, found[m], params) for m in modes}
         for m in modes:  # warm-up: caches, prepared statements
             time_calls(calls[m], min(len(texts), 30))
@@ -552,6 +568,7 @@ def report(
         f" {len(texts)} queries, BM25 top {args.per_term} postings for the rarest term,"
         f" {args.rescore} re-scored, exhaustive up to {args.exhaustive_max:,} postings"
         + (", approximate" if args.approximate else "")
+        + (", SQL form" if args.sql else "")
     )
     for col in ("mode", "QPS", "p50 ms", "p95 ms", "p95/p50", "vs semantic", "k results"):
         table.add_column(col, justify="right")
@@ -645,6 +662,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--approximate", action="store_true", help="keyword: no exhaustive fallback"
+    )
+    parser.add_argument(
+        "--sql", action="store_true", help="BM25: the SQL form even where pgsearch_bm25 is"
     )
     return parser.parse_args(argv)
 
