@@ -114,7 +114,12 @@ def test_native_reading_sees_what_its_transaction_sees(client: TestClient) -> No
         " JOIN chunks c ON c.id = b.chunk_id JOIN documents d ON d.id = c.document_id"
         " ORDER BY b.bound DESC"
     )
+    every = text(
+        "SELECT count(*) FROM bm25_top_bounds('ix_bm25_postings_impact', :uid,"
+        " ARRAY[hashtextextended('zebra', 0)], '{1}', ARRAY[2147483647], 100)"
+    )
     with db.get_sessionmaker()() as session:
+        assert session.scalar(every, {"uid": uid}) == 6  # a depth past the list's end
         assert session.scalars(top_two, {"uid": uid}).all() == ["z0", "z1"]
         session.execute(text("DELETE FROM documents WHERE external_id IN ('z0', 'z1')"))
         assert session.scalars(top_two, {"uid": uid}).all() == ["z2", "z3"]

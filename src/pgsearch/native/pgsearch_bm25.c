@@ -209,11 +209,10 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 
 		if (depth <= 0)
 			continue;
-		if (depth > read_size)
+		if (read == NULL)
 		{
-			read_size = depth;
-			read = read == NULL ? palloc(sizeof(Posting) * read_size)
-				: repalloc(read, sizeof(Posting) * read_size);
+			read_size = Min(depth, 4096);
+			read = palloc(sizeof(Posting) * read_size);
 		}
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
@@ -238,6 +237,12 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 			{
 				more = true;
 				break;
+			}
+			if (count == read_size)
+			{
+				/* grown as the list goes on: a depth may be far longer than the list */
+				read_size *= 2;
+				read = repalloc_huge(read, sizeof(Posting) * read_size);
 			}
 			itup = scan->xs_itup;
 			read[count].impact = DatumGetFloat4(index_getattr(itup, impact_attno,
