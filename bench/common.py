@@ -441,6 +441,47 @@ def time_calls(fn: Callable[[int], object], count: int) -> Latencies:
     return Latencies(seconds)
 
 
+_POOL_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity"
+    " WHERE application_name = 'pgsearch' AND backend_type = 'client backend'"
+)
+
+
+@dataclass
+class CpuMeter:
+    """CPU time of this process and of the database backends serving pgsearch's connections
+    (the kernel's schedstat, in ns), per call measured: robust to other jobs on the machine,
+    which wall-clock QPS is not."""
+
+    database: BenchDatabase
+    server_ns: int = 0
+    client_ns: int = 0
+    calls: int = 0
+
+    def _backends(self) -> int:
+        total = 0
+        with self.database.connect() as monitor:
+            for (pid,) in monitor.execute(_POOL_BACKENDS).fetchall():
+                try:
+                    with open(f"/proc/{pid}/schedstat") as f:
+                        total += int(f.read().split()[0])
+                except OSError:  # gone since
+                    continue
+        return total
+
+    def measure(self, fn: Callable[[], T]) -> T:
+        server, client = self._backends(), time.process_time_ns()
+        result = fn()
+        self.client_ns += time.process_time_ns() - client
+        self.server_ns += self._backends() - server
+        return result
+
+    def per_call_ms(self) -> tuple[float, float]:
+        """(server, client) CPU milliseconds per call."""
+        n = max(self.calls, 1)
+        return self.server_ns / n / 1e6, self.client_ns / n / 1e6
+
+
 def median_pass(passes: Sequence[Latencies]) -> Latencies:
     """The pass with the median QPS (of an even count, the slower middle one)."""
     return sorted(passes, key=lambda p: p.qps)[(len(passes) - 1) // 2]

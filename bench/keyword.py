@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from sqlalchemy.schema import CreateIndex
 from bench import realtext
 from bench.common import (
     BenchDatabase,
+    CpuMeter,
     bench_database,
     build_indexes,
     drop_search_indexes,
@@ -503,12 +505,15 @@ def run(args: argparse.Namespace) -> None:
         for m in modes:  # warm-up: caches, prepared statements
             time_calls(calls[m], min(len(texts), 30))
         runs: dict[str, list[list[float]]] = {m: [] for m in modes}
+        cpu: dict[str, CpuMeter] = {m: CpuMeter(database) for m in modes}
         for p in range(passes):
             for m in modes:
-                runs[m].append(time_calls(calls[m], len(texts)).seconds)
+                latencies = cpu[m].measure(partial(time_calls, calls[m], len(texts)))
+                cpu[m].calls += len(texts)
+                runs[m].append(latencies.seconds)
             say(f"pass {p + 1}/{passes} done")
         certified, final = first_statement_shares(uid, texts, params)
-        report(args, n=chunks, texts=texts, truth=truth, found=found, runs=runs)
+        report(args, n=chunks, texts=texts, truth=truth, found=found, runs=runs, cpu=cpu)
         console.print(
             f"keyword top k certified exact by the top postings alone: {certified:.0%} of"
             f" queries; returned uncertified (scoring every match would read more than"
@@ -562,6 +567,7 @@ def report(
     truth: list[Truth],
     found: dict[str, dict[int, list[str]]],
     runs: dict[str, list[list[float]]],
+    cpu: dict[str, CpuMeter],
 ) -> None:
     table = Table(
         title=f"search at {n:,} chunks of {'real text' if args.large else 'man pages'}, k={K},"
@@ -570,12 +576,15 @@ def report(
         + (", approximate" if args.approximate else "")
         + (", SQL form" if args.sql else "")
     )
-    for col in ("mode", "QPS", "p50 ms", "p95 ms", "p95/p50", "vs semantic", "k results"):
+    columns = ("mode", "QPS", "p50 ms", "p95 ms", "p95/p50", "vs semantic", "k results")
+    for col in (*columns, "CPU ms: server + client", "CPU vs semantic"):
         table.add_column(col, justify="right")
     t = timings(runs)
+    cpu_ms = {m: sum(meter.per_call_ms()) for m, meter in cpu.items()}
     for m, tm in t.items():
         full = sum(1 for r in found[m].values() if len(r) == K) / len(found[m])
         ratio = f"{tm.qps / t['semantic'].qps:.2f}" if "semantic" in t else ""
+        server, client = cpu[m].per_call_ms()
         table.add_row(
             m,
             f"{tm.qps:.0f}",
@@ -584,6 +593,8 @@ def report(
             f"{tm.p95_ms / tm.p50_ms:.2f}",
             ratio,
             f"{full:.0%}",
+            f"{server:.2f} + {client:.2f}",
+            f"{cpu_ms['semantic'] / cpu_ms[m]:.2f}" if "semantic" in cpu_ms else "",
         )
     console.print(table)
     if "keyword" not in t:
