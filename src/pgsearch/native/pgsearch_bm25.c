@@ -278,24 +278,62 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 	index_close(index, AccessShareLock);
 
 	{
+		/*
+		 * The n best by a min-heap of n (its root the worst kept): one comparison for most
+		 * entries, where sorting them all cost more than reading their postings at a million
+		 * chunks.
+		 */
 		long		size = hash_get_num_entries(chunks);
-		ChunkBound *all = palloc(sizeof(ChunkBound) * Max(size, 1));
+		int			kept = 0;
+		ChunkBound *best = palloc(sizeof(ChunkBound) * Max(Min(size, (long) n), 1));
 		HASH_SEQ_STATUS status;
 		ChunkBound *entry;
-		long		i = 0;
 
 		hash_seq_init(&status, chunks);
 		while ((entry = hash_seq_search(&status)) != NULL)
-			all[i++] = *entry;
-		qsort(all, size, sizeof(ChunkBound), bound_desc);
-		for (i = 0; i < Min(size, (long) n); i++)
+		{
+			int			i;
+
+			if (kept < n)
+			{
+				/* sift up: a parent is never better than its children */
+				i = kept++;
+				while (i > 0 && bound_desc(&best[(i - 1) / 2], entry) < 0)
+				{
+					best[i] = best[(i - 1) / 2];
+					i = (i - 1) / 2;
+				}
+				best[i] = *entry;
+				continue;
+			}
+			if (bound_desc(entry, &best[0]) >= 0)
+				continue;		/* not better than the worst kept */
+			/* replace the root and sift down */
+			i = 0;
+			for (;;)
+			{
+				int			child = 2 * i + 1;
+
+				if (child >= kept)
+					break;
+				if (child + 1 < kept && bound_desc(&best[child + 1], &best[child]) > 0)
+					child++;
+				if (bound_desc(&best[child], entry) <= 0)
+					break;
+				best[i] = best[child];
+				i = child;
+			}
+			best[i] = *entry;
+		}
+		qsort(best, kept, sizeof(ChunkBound), bound_desc);
+		for (int i = 0; i < kept; i++)
 		{
 			Datum		values[4];
 			bool		isnull[4] = {false, false, false, false};
 
-			values[0] = Int64GetDatum(all[i].chunk_id);
-			values[1] = Float8GetDatum(all[i].sum + unseen);
-			values[2] = Int32GetDatum(all[i].length);
+			values[0] = Int64GetDatum(best[i].chunk_id);
+			values[1] = Float8GetDatum(best[i].sum + unseen);
+			values[2] = Int32GetDatum(best[i].length);
 			values[3] = Float8GetDatum(unseen);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 		}
