@@ -366,8 +366,11 @@ def test_terms_of_each_scored_chunk_are_read_inline(client: TestClient) -> None:
     assert "Function Scan on bm25_terms" not in plan
 
 
-def test_each_term_is_read_to_a_depth_in_proportion_to_its_idf(client: TestClient) -> None:
-    """The rarest query term gets `per_term` postings; a frequent one fewer, down to a floor."""
+def test_each_term_is_read_to_a_depth_in_proportion_to_its_idf(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rarest query term gets `per_term` postings; a frequent one fewer, down to a floor;
+    a user larger than the reference size more, by the square root of the ratio."""
     uid = make_user(client)
     docs = {f"c{i}": f"cat number {i}" for i in range(30)}
     docs |= {"z1": "zebra cat", "z2": "zebra", "o1": "owl cat"}
@@ -383,6 +386,12 @@ def test_each_term_is_read_to_a_depth_in_proportion_to_its_idf(client: TestClien
     assert depth[1] == 100  # owl, the rarest
     assert depth[2] == math.ceil(100 * idf[2] / idf[1])  # zebra
     assert depth[32] == 100 * bm25.DEPTH_FLOOR  # cat: in almost every chunk
+    monkeypatch.setattr(bm25, "DEPTH_REFERENCE_CHUNKS", n / 4)  # 4x the reference: 2x deeper
+    terms = bm25._query_terms(bm25._stats(), cut=True)
+    with db.get_engine().connect() as conn:
+        depth = {df: d for df, d in conn.execute(select(terms.c.df, terms.c.depth), values)}
+    assert depth[1] == 200
+    assert depth[32] == 200 * bm25.DEPTH_FLOOR
 
 
 def test_certified_top_k_is_exact_with_pruned_rescoring(client: TestClient) -> None:

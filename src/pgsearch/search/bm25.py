@@ -84,6 +84,8 @@ P = bm25_postings.c
 
 # The least share of `per_term` postings read for any query term.
 DEPTH_FLOOR = 0.2
+# `per_term` is the depth for a user of this many chunks; a larger one reads more (∝ √chunks).
+DEPTH_REFERENCE_CHUNKS = 100_000
 
 # Hybrid search's BM25 sizes (bench/keyword.py, bench/quality.py).
 FUSION_PER_TERM = 300
@@ -97,7 +99,8 @@ class Bm25Params:
     k1: float = 1.2
     b: float = 0.75
     # Postings read for the query's rarest term (others in proportion to their IDF, at least
-    # DEPTH_FLOOR of it), and chunks re-scored exactly (measured: bench/keyword.py).
+    # DEPTH_FLOOR of it; more for a user above DEPTH_REFERENCE_CHUNKS), and chunks re-scored
+    # exactly (measured: bench/keyword.py).
     per_term: int = 6000
     rescore: int = 300
     # False: a top k the top postings cannot certify is returned as it is (approximate), instead
@@ -208,8 +211,9 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     scoring a posting needs (`wa`, `norm0`, `norm1`: see `_score`), so that no per-posting join
     with the statistics is needed.
 
-    `cut`: also how many of the term's top postings to read (`depth`: `per_term` times its IDF
-    over the highest IDF of the query), whether its list is longer than that (`cut`), and then
+    `cut`: also how many of the term's top postings to read (`depth`: `per_term`, times
+    √(chunks / DEPTH_REFERENCE_CHUNKS) for a larger user, times its IDF over the highest IDF of
+    the query), whether its list is longer than that (`cut`), and then
     `w` times its depth-th best impact (`cutw`): what a chunk missing from its top postings can
     at most get from it (0 when the list is read to its end). `native`: the depth only
     (`bm25_top_bounds` finds the cut while it reads).
@@ -227,6 +231,7 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     columns: list[Any] = [
         found.c.term,
         found.c.df,
+        stats.c.n,
         idf.label("w"),
         (idf * (K1 + 1)).label("wa"),
         stats.c.norm0,
@@ -240,8 +245,11 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     # Depth in proportion to the term's IDF: a frequent term's postings add little to any
     # score, a rare term's list is short anyway.
     w = weighted.subquery("bm25_weighted")
+    # ... and to the square root of the user's size: lists grow with the chunks, and reading a
+    # fixed number of postings from each lost recall as they did (bench.keyword --large).
+    deepest = PER_TERM * func.greatest(1.0, func.sqrt(w.c.n / DEPTH_REFERENCE_CHUNKS))
     depth = cast(
-        func.ceil(func.greatest(PER_TERM * DEPTH_FLOOR, PER_TERM * w.c.w / func.max(w.c.w).over())),
+        func.ceil(func.greatest(deepest * DEPTH_FLOOR, deepest * w.c.w / func.max(w.c.w).over())),
         Integer,
     )
     if native:
