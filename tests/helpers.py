@@ -19,9 +19,13 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.orm import Session
 
 from pgsearch import db
 from pgsearch.config import DatabaseConfig
+from pgsearch.embedding import get_embedder
+from pgsearch.schemas import SearchRequest
+from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
 from tests.filter_cases import FILTER_CORPUS
 
@@ -201,3 +205,17 @@ def executed_statements() -> Iterator[list[tuple[str, Mapping[str, Any]]]]:
             yield executed
     finally:
         sqlalchemy_event.remove(engine, "before_cursor_execute", on_engine)
+
+
+def service_search(
+    session: Session, uid: int, request: SearchRequest, params: Bm25Params
+) -> list[tuple[str, float]]:
+    """(external_id, score) of each result of the search service, with these BM25 sizes."""
+    response = search_service.search(
+        session,
+        user_id=uid,
+        request=request,
+        embedder=get_embedder("minilm"),
+        bm25_params=params,
+    )
+    return [(str(h.external_id), h.score) for h in response.results]

@@ -23,7 +23,6 @@ from pgsearch.schemas import DocumentCreate, SearchRequest
 from pgsearch.search import bm25
 from pgsearch.search import query as query_sql
 from pgsearch.search.bm25 import FUSION_PER_TERM, FUSION_RESCORE, Bm25Params
-from pgsearch.services import search as search_service
 from pgsearch.services.documents import store_documents
 from pgsearch.services.startup import prepare_database
 from tests.helpers import (
@@ -31,6 +30,7 @@ from tests.helpers import (
     make_user,
     new_database,
     run_concurrently,
+    service_search,
     unit,
     vec_doc,
 )
@@ -244,14 +244,7 @@ def run_keyword(
 ) -> list[tuple[str, float]]:
     request = SearchRequest(query=query, mode="keyword", k=k, filter=flt)
     with db.get_read_sessionmaker()() as session:
-        response = search_service.search(
-            session,
-            user_id=uid,
-            request=request,
-            embedder=get_embedder("minilm"),
-            bm25_params=params,
-        )
-    return [(str(h.external_id), h.score) for h in response.results]
+        return service_search(session, uid, request, params)
 
 
 def first_round_complete(uid: int, query: str, *, k: int, params: Bm25Params) -> bool:

@@ -12,13 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
-from pgsearch.embedding import get_embedder
 from pgsearch.native import EXTENSION
 from pgsearch.schemas import SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
-from pgsearch.services import search as search_service
 from pgsearch.services import user_facts
-from tests.helpers import executed_statements, make_user, unit, vec_doc
+from tests.helpers import executed_statements, make_user, service_search, unit, vec_doc
 
 # Zipf-like word frequencies: a few words in most documents, many in few.
 VOCABULARY = [f"w{i}" for i in range(120)]
@@ -39,14 +37,7 @@ def search(
     request = SearchRequest(
         query=query, mode=mode, k=k, vector=unit(1) if mode == "hybrid" else None
     )
-    response = search_service.search(
-        session,
-        user_id=uid,
-        request=request,
-        embedder=get_embedder("minilm"),
-        bm25_params=params,
-    )
-    return [(str(h.external_id), h.score) for h in response.results]
+    return service_search(session, uid, request, params)
 
 
 def assert_same_ranking(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> None:
