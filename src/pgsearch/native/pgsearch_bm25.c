@@ -29,6 +29,7 @@
 #include "access/visibilitymap.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -37,7 +38,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -52,7 +52,20 @@ typedef struct ChunkBound
 	int64		chunk_id;		/* hash key */
 	double		sum;			/* sum of w * impact - cutw over the terms that hold it */
 	int32		length;
+	char		status;			/* simplehash's */
 } ChunkBound;
+
+/* An open-addressing hash table of ChunkBound by chunk id (a search may read 100k postings). */
+#define SH_PREFIX chunkhash
+#define SH_ELEMENT_TYPE ChunkBound
+#define SH_KEY_TYPE int64
+#define SH_KEY chunk_id
+#define SH_HASH_KEY(tb, key) murmurhash64((uint64) (key))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 typedef struct Posting
 {
@@ -126,8 +139,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				length_attno;
 	TupleTableSlot *slot;
 	Buffer		vmbuffer = InvalidBuffer;
-	HASHCTL		ctl;
-	HTAB	   *chunks;
+	chunkhash_hash *chunks;
 	double		unseen = 0.0;
 	Posting    *read = NULL;
 	int			read_size = 0;
@@ -189,11 +201,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				 errmsg("index \"%s\" must start with (user_id, term, impact DESC)",
 						RelationGetRelationName(index))));
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(ChunkBound);
-	ctl.hcxt = CurrentMemoryContext;
-	chunks = hash_create("bm25_top_bounds", 4096, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	chunks = chunkhash_create(CurrentMemoryContext, 4096, NULL);
 	slot = table_slot_create(heap, NULL);
 
 	for (int t = 0; t < nterms; t++)
@@ -260,7 +268,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		for (int i = 0; i < count; i++)
 		{
 			bool		found;
-			ChunkBound *entry = hash_search(chunks, &read[i].chunk_id, HASH_ENTER, &found);
+			ChunkBound *entry = chunkhash_insert(chunks, read[i].chunk_id, &found);
 
 			if (!found)
 			{
@@ -283,14 +291,14 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		 * entries, where sorting them all cost more than reading their postings at a million
 		 * chunks.
 		 */
-		long		size = hash_get_num_entries(chunks);
+		long		size = (long) chunks->members;
 		int			kept = 0;
 		ChunkBound *best = palloc(sizeof(ChunkBound) * Max(Min(size, (long) n), 1));
-		HASH_SEQ_STATUS status;
+		chunkhash_iterator it;
 		ChunkBound *entry;
 
-		hash_seq_init(&status, chunks);
-		while ((entry = hash_seq_search(&status)) != NULL)
+		chunkhash_start_iterate(chunks, &it);
+		while ((entry = chunkhash_iterate(chunks, &it)) != NULL)
 		{
 			int			i;
 
