@@ -1,26 +1,34 @@
 """Many users in one database: one big user beside many small ones, through the service layer.
 
-Run:  uv run python -m bench.users           (1,000 and 300 users x 100 chunks + one of 20k)
-      uv run python -m bench.users --quick   (250 and 75 users x 100 chunks + one of 5k)
+Run:  uv run --group bench python -m bench.users          (1,000 and 300 users x 100 + one of 20k)
+      uv run --group bench python -m bench.users --quick  (250 and 75 users x 100 + one of 5k)
 
 Two layouts on a throwaway embedded PostgreSQL, each loaded by binary COPY, indexed, then
-VACUUM: the big user holds ~17 % of the chunks, then ~40 %. Each is measured twice: with
-statistics taken before the big user's chunks arrived (as right after a large ingest, before
-autovacuum's ANALYZE), then after ANALYZE. Every query goes through
-`services.search.search` in its own `db.get_read_db` session, as a request does, with client
-vectors (and the query's words for keyword and hybrid). Per user class: p50/p95 latency,
-results per query (semantic must give k; keyword and hybrid min(k, matching documents)) and
-semantic recall@k against exact search (numpy over that user's vectors). Data: documents of one
-chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a random small user.
+VACUUM (the BM25 postings and per-user statistics are written by the triggers on chunks): the
+big user holds ~17 % of the chunks, then ~40 %. Each is measured twice: with statistics taken
+before the big user's chunks arrived (as right after a large ingest, before autovacuum's
+ANALYZE), then after ANALYZE. Every query goes through `services.search.search` in its own
+`db.get_read_db` session, as a request does, with client vectors (and the query's words for
+keyword and hybrid). Every mode gets the same queries and passes (big and small interleaved).
+Per user class: p50/p95 latency, results per query (semantic and hybrid must give k; keyword
+min(k, matching documents)), semantic recall@k against exact search (numpy over that user's
+vectors) and keyword recall@10 against exact BM25 of that user's chunks (`bm25s` over the
+service's own lexemes, as bench/keyword.py; a document tied with the 10th counts). Data:
+documents of one chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a
+random small user. `--explain` adds, per mode and class, what one prepared search statement
+read (auto_explain: its scans, rows and buffers), to catch a plan that scans a table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import numpy as np
@@ -39,13 +47,18 @@ from bench.common import (
     run_interruptible,
     synthetic_dataset,
 )
+from bench.keyword import Truth, exact_bm25
 from bench.search import interleaved, service_caller
 from pgsearch import db
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.schemas import SearchMode, SearchRequest
+from pgsearch.search.bm25 import Bm25Params
+from pgsearch.services import search as search_service
 from pgsearch.services.index import check_model
 
 GOAL_RECALL = 0.95
+KEYWORD_RECALL_K = 10  # bench.keyword's exact BM25 keeps the top 10
+MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 GOAL_SHARE_RATIO = 1.5  # big user's p50 at the larger share / at the smaller share
 BIG_USER = 1
 
@@ -101,29 +114,41 @@ _COPY_CHUNKS: LiteralString = (
 )
 
 
+# The tables a search reads (the BM25 ones written by triggers on chunks).
+_SEARCHED = ("documents", "chunks", "bm25_stats", "bm25_df", "bm25_postings")
+
+
 def load(database: BenchDatabase, ds: Dataset, layout: Layout) -> None:
     """Empty the tables and COPY the layout in: the small users, ANALYZE, then the big user.
 
     Indexes are built after the load, then VACUUM (which updates the row count, not the
     statistics): the statistics are stale as right after a user's large ingest, before
-    autovacuum's ANALYZE (turned off on chunks here, so the state holds while measuring).
+    autovacuum's ANALYZE (turned off on the tables searched here, so the state holds while
+    measuring). The BM25 tables, written by the triggers on chunks, are treated alike.
     """
     definitions = drop_search_indexes(database)
     owners = layout.user_ids()
     with database.connect() as conn:
-        conn.execute("TRUNCATE users, documents, chunks RESTART IDENTITY CASCADE")
-        conn.execute("ALTER TABLE chunks SET (autovacuum_enabled = off)")
+        # The BM25 tables too: TRUNCATE fires no trigger, and they hold no foreign keys.
+        conn.execute(f"TRUNCATE users, {', '.join(_SEARCHED)} RESTART IDENTITY CASCADE")
+        for table in _SEARCHED:
+            conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
         conn.execute(
             "INSERT INTO users (id, name) SELECT i, 'user ' || i FROM generate_series(1, %s) i",
             (layout.small + 1,),
         )
     _copy(database, ds, owners, range(layout.big, layout.n))
-    with database.connect() as conn:
-        conn.execute("ANALYZE documents, chunks")
+    analyze(database)
     _copy(database, ds, owners, range(layout.big))
     build_indexes(database, definitions)
     with database.connect() as conn:
-        conn.execute("VACUUM users, documents, chunks")
+        conn.execute(f"VACUUM users, {', '.join(_SEARCHED)}")
+
+
+def analyze(database: BenchDatabase) -> None:
+    """ANALYZE the tables a search reads, as autovacuum would in time."""
+    with database.connect() as conn:
+        conn.execute(f"ANALYZE {', '.join(_SEARCHED)}")
 
 
 def _copy(database: BenchDatabase, ds: Dataset, owners: NDArrayInt, rows: range) -> None:
@@ -159,49 +184,68 @@ class Line:
     results: float
     expected: float
     recall: float | None
+    plan: str = ""  # `--explain`: what one prepared search statement read
+
+
+@dataclass
+class Queries:
+    """One user class's queries: the user and the dataset query of each."""
+
+    users: list[int]
+    picks: NDArrayInt
+    # Keyword: exact BM25 per query, computed once per layout (statistics do not change it).
+    truth: list[Truth] | None = field(default=None)
+
+
+def user_queries(layout: Layout, args: argparse.Namespace) -> dict[str, Queries]:
+    """The big user's queries and the small users' (each to a random small user)."""
+    q = args.queries
+    rng = np.random.default_rng(args.seed + 1)
+    small = [int(u) for u in rng.integers(2, layout.small + 2, q)]
+    # Separate query vectors and texts per class.
+    return {
+        "big": Queries([BIG_USER] * q, np.arange(q)),
+        "small": Queries(small, np.arange(q, 2 * q)),
+    }
 
 
 def measure_layout(
-    database: BenchDatabase, ds: Dataset, layout: Layout, args: argparse.Namespace, *, stats: str
+    database: BenchDatabase,
+    ds: Dataset,
+    layout: Layout,
+    queries: dict[str, Queries],
+    args: argparse.Namespace,
+    *,
+    stats: str,
 ) -> list[Line]:
-    """Every mode for the big user and for small users; semantic passes interleaved."""
-    k, q = args.k, args.queries
-    rng = np.random.default_rng(args.seed + 1)
-    users = {"big": [BIG_USER] * q, "small": [int(u) for u in rng.integers(2, layout.small + 2, q)]}
-    # Separate query vectors per class; small queries reuse the big ones' texts shifted by one.
-    picks = {"big": np.arange(q), "small": np.arange(q, 2 * q)}
+    """Every mode for the big user and for small users, the two classes' passes interleaved."""
+    k, count = args.k, args.queries
     embedder = get_embedder("minilm")  # its dimension only: queries carry vectors
     name = f"{layout.share:.0%} of {layout.n:,}, {stats} stats"
     lines: list[Line] = []
-    for mode in ("semantic", "keyword", "hybrid"):
-        count = q if mode == "semantic" else min(q, args.info_queries)
+    for mode in MODES:
         calls: dict[str, Callable[[int], list[int]]] = {}
         expected: dict[str, list[int]] = {}
-        for cls, uids in users.items():
-            requests = [_request(mode, ds, int(picks[cls][i]), k) for i in range(count)]
-            calls[cls] = _caller(requests, uids, embedder)
+        for cls, qs in queries.items():
+            requests = [_request(mode, ds, int(qs.picks[i]), k) for i in range(count)]
+            calls[cls] = _caller(requests, qs.users, embedder)
             if mode == "keyword":
-                expected[cls] = _matching(database, ds, uids, picks[cls], k, count)
+                expected[cls] = _matching(database, ds, qs, k)
             else:
                 expected[cls] = [k] * count  # every user has more than k documents
-        say(f"{name}: {mode}, {count} queries per class")
-        measured = interleaved(calls, count, passes=args.passes if mode == "semantic" else 1)
+        say(f"{name}: {mode}, {count} queries per class, {args.passes} passes")
+        measured = interleaved(calls, count, passes=args.passes)
         for cls, m in measured.items():
+            qs = queries[cls]
             seconds = np.asarray(m.latencies.seconds) * 1000
             recall = None
             if mode == "semantic":
-                truth = np.vstack(
-                    [
-                        exact_top_k(
-                            ds.vectors,
-                            ds.query_vectors[picks[cls][i] : picks[cls][i] + 1],
-                            k=k,
-                            candidates=np.asarray(layout.rows(users[cls][i]), dtype=np.intp),
-                        )
-                        for i in range(count)
-                    ]
-                )
-                recall = recall_at_k(m.found, truth)
+                recall = _semantic_recall(ds, layout, qs, m.found, k)
+            elif mode == "keyword" and k == KEYWORD_RECALL_K:
+                recall = _keyword_recall(database, ds, qs, m.found)
+            plan = ""
+            if args.explain:
+                plan = explain(_request(mode, ds, int(qs.picks[0]), k), qs.users[0], embedder)
             lines.append(
                 Line(
                     layout=name,
@@ -212,9 +256,56 @@ def measure_layout(
                     results=float(np.mean([len(f) for f in m.found])),
                     expected=float(np.mean(expected[cls])),
                     recall=recall,
+                    plan=plan,
                 )
             )
     return lines
+
+
+def _semantic_recall(
+    ds: Dataset, layout: Layout, qs: Queries, found: list[list[int]], k: int
+) -> float:
+    """Recall@k against exact cosine search over each query's user's vectors."""
+    truth = np.vstack(
+        [
+            exact_top_k(
+                ds.vectors,
+                ds.query_vectors[qs.picks[i] : qs.picks[i] + 1],
+                k=k,
+                candidates=np.asarray(layout.rows(qs.users[i]), dtype=np.intp),
+            )
+            for i in range(len(found))
+        ]
+    )
+    return recall_at_k(found, truth)
+
+
+def _keyword_recall(
+    database: BenchDatabase, ds: Dataset, qs: Queries, found: list[list[int]]
+) -> float:
+    """Mean recall@10 against exact BM25 of each query's user (queries matching nothing left
+    out), the exact top 10 computed by `bm25s` once per layout."""
+    if qs.truth is None:
+        qs.truth = _exact_bm25(database, ds, qs)
+    recalls = [
+        t.hits([ds.external_id(d) for d in f]) / len(t.best)
+        for t, f in zip(qs.truth, found, strict=True)
+        if t.best
+    ]
+    return float(np.mean(recalls)) if recalls else 1.0
+
+
+def _exact_bm25(database: BenchDatabase, ds: Dataset, qs: Queries) -> list[Truth]:
+    """bench.keyword's exact BM25, per user over that user's chunks."""
+    by_user: dict[int, list[int]] = {}
+    for i, uid in enumerate(qs.users):
+        by_user.setdefault(uid, []).append(i)
+    params = Bm25Params.from_settings()
+    truth: dict[int, Truth] = {}
+    for uid, idx in by_user.items():
+        texts = [ds.query_texts[qs.picks[i]] for i in idx]
+        truth.update(zip(idx, exact_bm25(database, uid, texts, params), strict=True))
+    return [truth[i] for i in range(len(qs.users))]
 
 
 def _caller(
@@ -238,28 +329,84 @@ def _request(mode: SearchMode, ds: Dataset, i: int, k: int) -> SearchRequest:
     return SearchRequest(query=text, vector=vector, mode=mode, k=k)
 
 
-def _matching(
-    database: BenchDatabase,
-    ds: Dataset,
-    uids: list[int],
-    picks: np.ndarray[Any, Any],
-    k: int,
-    count: int,
-) -> list[int]:
+def _matching(database: BenchDatabase, ds: Dataset, qs: Queries, k: int) -> list[int]:
     """min(k, documents matching any query word) per query."""
     with database.connect() as conn:
         return [
-            min(k, conn.execute(_MATCHING, (uids[i], ds.query_texts[picks[i]])).fetchone()[0])  # type: ignore[index]
-            for i in range(count)
+            min(k, conn.execute(_MATCHING, (uid, ds.query_texts[pick])).fetchone()[0])  # type: ignore[index]
+            for uid, pick in zip(qs.users, qs.picks, strict=True)
         ]
 
 
-def print_report(lines: list[Line], layouts: Sequence[Layout], args: argparse.Namespace) -> None:
-    """The table, then the goals."""
+# auto_explain reports each statement's plan to the client as a notice: the plan the search
+# really ran, prepared and generic (db.session_settings), not one planned for EXPLAIN's values.
+_AUTO_EXPLAIN = {
+    "auto_explain.log_min_duration": "0",
+    "auto_explain.log_analyze": "on",
+    "auto_explain.log_buffers": "on",
+    "auto_explain.log_timing": "off",
+    "auto_explain.log_format": "json",
+    "auto_explain.log_level": "notice",
+}
+
+
+@contextmanager
+def _explained_session() -> Iterator[tuple[Any, list[str]]]:
+    """A read session whose statements' plans are collected; its connection is discarded."""
+    notices: list[str] = []
+    with contextmanager(db.get_read_db)() as session:
+        conn = db.driver_connection(session.connection())
+        conn.execute("LOAD 'auto_explain'")
+        for setting, value in _AUTO_EXPLAIN.items():
+            conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        try:
+            yield session, notices
+        finally:
+            session.connection().invalidate()
+
+
+def explain(request: SearchRequest, user_id: int, embedder: Embedder) -> str:
+    """What the search's statements read, once prepared: each scan (index or table) with its
+    rows, then the shared buffers and server time of all of them."""
+    with _explained_session() as (session, notices):
+        # psycopg prepares a statement on its fifth run (db.PREPARE_THRESHOLD): the last run
+        # is the prepared one.
+        for _ in range(db.PREPARE_THRESHOLD + 1):
+            notices.clear()
+            search_service.search(session, user_id=user_id, request=request, embedder=embedder)
+    scans: dict[str, float] = {}
+    buffers = 0
+    ms = 0.0
+    for notice in notices:
+        if "plan:" not in notice:
+            continue
+        head, _, body = notice.partition("plan:")
+        ms += float(head.split()[1])
+        plan = json.loads(body)["Plan"]
+        buffers += plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
+        for node in _nodes(plan):
+            if "Scan" in node["Node Type"] and ("Relation Name" in node or "Index Name" in node):
+                kind = "seq" if node["Node Type"] == "Seq Scan" else "idx"
+                what = node.get("Index Name", node.get("Relation Name"))
+                key = f"{kind} {what}"
+                scans[key] = scans.get(key, 0) + node["Actual Rows"] * node["Actual Loops"]
+    listed = ", ".join(f"{key} {rows:,.0f}" for key, rows in sorted(scans.items()))
+    return f"{len(notices)} stmt, {ms:.1f} ms, {buffers:,} buf: {listed}"
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) -> None:
+    """The table, the plans (`--explain`), then the goals."""
     table = Table(show_edge=False, pad_edge=False)
     for col in ("big user's share", "mode", "user", "p50 ms", "p95 ms", "results/q", "expected"):
         table.add_column(col, justify="left" if col in ("mode", "user") else "right")
-    table.add_column(f"recall@{args.k}", justify="right")
+    table.add_column("recall", justify="right")
     for line in lines:
         table.add_row(
             line.layout,
@@ -272,6 +419,18 @@ def print_report(lines: list[Line], layouts: Sequence[Layout], args: argparse.Na
             "" if line.recall is None else f"{line.recall:.3f}",
         )
     out.print(table)
+    out.print(
+        f"recall: semantic @{args.k} vs exact cosine; keyword @{KEYWORD_RECALL_K} vs exact BM25"
+        " (bm25s) of the user's chunks"
+    )
+    if args.explain:
+        plans = Table(show_edge=False, pad_edge=False)
+        for col in ("big user's share", "mode", "user", "one search, prepared: what it read"):
+            plans.add_column(col)
+        for line in lines:
+            plans.add_row(line.layout, line.mode, line.user, line.plan)
+        out.print()
+        out.print(plans)
     goals = Table(show_edge=False, pad_edge=False)
     for col in ("goal", "measured", "target", "verdict"):
         goals.add_column(col)
@@ -294,6 +453,14 @@ def print_report(lines: list[Line], layouts: Sequence[Layout], args: argparse.Na
         f">= {GOAL_RECALL}",
         verdict(worst >= GOAL_RECALL),
     )
+    keyword = [line.recall for line in lines if line.mode == "keyword" and line.recall is not None]
+    if keyword:
+        goals.add_row(
+            f"keyword recall@{KEYWORD_RECALL_K} vs exact BM25 (worst row)",
+            f"{min(keyword):.3f}",
+            "information",
+            "",
+        )
     by = {(line.layout, line.mode, line.user): line for line in lines}
     for line in lines:
         if line.user == "small":
@@ -301,7 +468,7 @@ def print_report(lines: list[Line], layouts: Sequence[Layout], args: argparse.Na
             ratio = line.p50_ms / big.p50_ms
             goals.add_row(
                 f"p50 small / big, {line.mode}, {line.layout}",
-                f"{ratio:.2f}x",
+                f"{ratio:.2f}x (p95 {line.p95_ms / big.p95_ms:.2f}x)",
                 "<= 1x",
                 verdict(ratio <= 1.0),
             )
@@ -317,6 +484,12 @@ def print_report(lines: list[Line], layouts: Sequence[Layout], args: argparse.Na
             )
     out.print()
     out.print(goals)
+    out.print(f"\nload average (1, 5, 15 min) at each layout's start and at the end: {loads}")
+
+
+def load_average() -> str:
+    """The machine's load average: other work competes for its cores."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run(args: argparse.Namespace) -> None:
@@ -326,19 +499,23 @@ def run(args: argparse.Namespace) -> None:
     say(f"generating {n:,} vectors and {2 * args.queries} queries")
     ds = synthetic_dataset(n=n, n_queries=2 * args.queries, seed=args.seed)
     out.print(f"data: documents of 1 chunk, 384-d; {ds.description}; k={args.k}")
+    out.print(f"{args.queries} queries per mode and class, median of {args.passes} passes")
     settings = {"PGSEARCH_EMBEDDING_MODEL": "minilm"}
     lines: list[Line] = []
+    loads: list[str] = []
     with bench_database(settings) as database:
         with db.get_sessionmaker().begin() as session:
             check_model(session, get_embedder("minilm"))  # sizes the vector column, makes HNSW
         for layout in layouts:
+            loads.append(load_average())
             say(f"loading {layout.n:,} chunks: {layout.small:,} users + 1 big")
             load(database, ds, layout)
-            lines += measure_layout(database, ds, layout, args, stats="stale")
-            with database.connect() as conn:
-                conn.execute("ANALYZE documents, chunks")
-            lines += measure_layout(database, ds, layout, args, stats="fresh")
-    print_report(lines, layouts, args)
+            queries = user_queries(layout, args)
+            lines += measure_layout(database, ds, layout, queries, args, stats="stale")
+            analyze(database)
+            lines += measure_layout(database, ds, layout, queries, args, stats="fresh")
+    loads.append(load_average())
+    print_report(lines, args, loads)
     out.print(f"\ntotal runtime {time.monotonic() - _started:.0f} s")
 
 
@@ -352,14 +529,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--small-users", type=int, nargs="+", default=[1000, 300], help="small users per layout"
     )
     parser.add_argument("--per-user", type=int, default=100, help="a small user's chunks")
-    parser.add_argument("--queries", type=int, default=100, help="semantic queries per class")
-    parser.add_argument(
-        "--info-queries", type=int, default=50, help="keyword/hybrid queries per class"
-    )
+    parser.add_argument("--queries", type=int, default=100, help="queries per mode and class")
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--passes", type=int, default=3, help="timed semantic passes (median kept)")
+    parser.add_argument("--passes", type=int, default=3, help="timed passes (median kept)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="250/75 users x 100 + 5k, 50 queries")
+    parser.add_argument(
+        "--explain", action="store_true", help="what one search per mode and class read"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.big, args.small_users, args.queries = 5_000, [250, 75], 50
