@@ -54,6 +54,7 @@ from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.schemas import SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
+from pgsearch.services import user_facts
 from pgsearch.services.index import check_model
 
 GOAL_RECALL = 0.95
@@ -218,7 +219,12 @@ def measure_layout(
     *,
     stats: str,
 ) -> list[Line]:
-    """Every mode for the big user and for small users, the two classes' passes interleaved."""
+    """Every mode for the big user and for small users, the classes' passes interleaved.
+
+    `--cold`: each class also with what the service remembers of a user (services/user_facts:
+    whether it takes the HNSW path, its documents' languages) forgotten before every query,
+    as for a user's first search in 30 s: among 1,000 users, most searches of a small one.
+    """
     k, count = args.k, args.queries
     embedder = get_embedder("minilm")  # its dimension only: queries carry vectors
     name = f"{layout.share:.0%} of {layout.n:,}, {stats} stats"
@@ -228,14 +234,17 @@ def measure_layout(
         expected: dict[str, list[int]] = {}
         for cls, qs in queries.items():
             requests = [_request(mode, ds, int(qs.picks[i]), k) for i in range(count)]
-            calls[cls] = _caller(requests, qs.users, embedder)
+            calls[cls] = _caller(requests, qs.users, embedder, cold=False)
+            if args.cold:
+                calls[f"{cls}, cold"] = _caller(requests, qs.users, embedder, cold=True)
             if mode == "keyword":
                 expected[cls] = _matching(database, ds, qs, k)
             else:
                 expected[cls] = [k] * count  # every user has more than k documents
         say(f"{name}: {mode}, {count} queries per class, {args.passes} passes")
         measured = interleaved(calls, count, passes=args.passes)
-        for cls, m in measured.items():
+        for label, m in measured.items():
+            cls, _, cold = label.partition(", ")
             qs = queries[cls]
             seconds = np.asarray(m.latencies.seconds) * 1000
             recall = None
@@ -245,12 +254,13 @@ def measure_layout(
                 recall = _keyword_recall(database, ds, qs, m.found)
             plan = ""
             if args.explain:
-                plan = explain(_request(mode, ds, int(qs.picks[0]), k), qs.users[0], embedder)
+                request = _request(mode, ds, int(qs.picks[0]), k)
+                plan = explain(request, qs.users[0], embedder, cold=bool(cold))
             lines.append(
                 Line(
                     layout=name,
                     mode=mode,
-                    user=cls,
+                    user=label,
                     p50_ms=float(np.percentile(seconds, 50)),
                     p95_ms=float(np.percentile(seconds, 95)),
                     results=float(np.mean([len(f) for f in m.found])),
@@ -309,11 +319,13 @@ def _exact_bm25(database: BenchDatabase, ds: Dataset, qs: Queries) -> list[Truth
 
 
 def _caller(
-    requests: Sequence[SearchRequest], uids: Sequence[int], embedder: Embedder
+    requests: Sequence[SearchRequest], uids: Sequence[int], embedder: Embedder, *, cold: bool
 ) -> Callable[[int], list[int]]:
-    """Query `i` for user `uids[i]` through the service layer."""
+    """Query `i` for user `uids[i]` through the service layer (`cold`: as its first in 30 s)."""
 
     def call(i: int) -> list[int]:
+        if cold:
+            user_facts.forget(uids[i])
         return service_caller(requests, user_id=uids[i], embedder=embedder)(i)
 
     return call
@@ -366,7 +378,7 @@ def _explained_session() -> Iterator[tuple[Any, list[str]]]:
             session.connection().invalidate()
 
 
-def explain(request: SearchRequest, user_id: int, embedder: Embedder) -> str:
+def explain(request: SearchRequest, user_id: int, embedder: Embedder, *, cold: bool) -> str:
     """What the search's statements read, once prepared: each scan (index or table) with its
     rows, then the shared buffers and server time of all of them."""
     with _explained_session() as (session, notices):
@@ -374,6 +386,8 @@ def explain(request: SearchRequest, user_id: int, embedder: Embedder) -> str:
         # is the prepared one.
         for _ in range(db.PREPARE_THRESHOLD + 1):
             notices.clear()
+            if cold:
+                user_facts.forget(user_id)
             search_service.search(session, user_id=user_id, request=request, embedder=embedder)
     scans: dict[str, float] = {}
     buffers = 0
@@ -463,11 +477,11 @@ def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) 
         )
     by = {(line.layout, line.mode, line.user): line for line in lines}
     for line in lines:
-        if line.user == "small":
-            big = by[(line.layout, line.mode, "big")]
+        if line.user.startswith("small"):
+            big = by[(line.layout, line.mode, line.user.replace("small", "big"))]
             ratio = line.p50_ms / big.p50_ms
             goals.add_row(
-                f"p50 small / big, {line.mode}, {line.layout}",
+                f"p50 {line.user} / big, {line.mode}, {line.layout}",
                 f"{ratio:.2f}x (p95 {line.p95_ms / big.p95_ms:.2f}x)",
                 "<= 1x",
                 verdict(ratio <= 1.0),
@@ -534,6 +548,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--passes", type=int, default=3, help="timed passes (median kept)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="250/75 users x 100 + 5k, 50 queries")
+    parser.add_argument(
+        "--cold",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure each class with the per-user facts forgotten before every query",
+    )
     parser.add_argument(
         "--explain", action="store_true", help="what one search per mode and class read"
     )
