@@ -10,10 +10,12 @@ before the big user's chunks arrived (as right after a large ingest, before auto
 ANALYZE), then after ANALYZE. Every query goes through `services.search.search` in its own
 `db.get_read_db` session, as a request does, with client vectors (and the query's words for
 keyword and hybrid). Every mode gets the same queries and passes (big and small interleaved).
-Per user class: p50/p95 latency, results per query (semantic and hybrid must give k; keyword
-min(k, matching documents)), semantic recall@k against exact search (numpy over that user's
-vectors) and keyword recall@10 against exact BM25 of that user's chunks (`bm25s` over the
-service's own lexemes, as bench/keyword.py; a document tied with the 10th counts). Data:
+Per user class: p50/p95 latency, CPU time per query (this process's and the database
+backends': wall time on a shared machine also counts waiting for a core), results per query
+(semantic and hybrid must give k; keyword min(k, matching documents)), semantic recall@k
+against exact search (numpy over that user's vectors) and keyword recall@10 against exact BM25
+of that user's chunks (`bm25s` over the service's own lexemes, as bench/keyword.py; a document
+tied with the 10th counts). Data:
 documents of one chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a
 random small user. `--explain` adds, per mode and class, what one prepared search statement
 read (auto_explain: its scans, rows and buffers), to catch a plan that scans a table.
@@ -48,7 +50,7 @@ from bench.common import (
     synthetic_dataset,
 )
 from bench.keyword import Truth, exact_bm25
-from bench.search import interleaved, service_caller
+from bench.search import service_caller
 from pgsearch import db
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.schemas import SearchMode, SearchRequest
@@ -182,6 +184,9 @@ class Line:
     user: str
     p50_ms: float
     p95_ms: float
+    # CPU time per query (median pass): this process's, and the database backends'.
+    client_cpu_ms: float
+    server_cpu_ms: float
     results: float
     expected: float
     recall: float | None
@@ -242,11 +247,11 @@ def measure_layout(
             else:
                 expected[cls] = [k] * count  # every user has more than k documents
         say(f"{name}: {mode}, {count} queries per class, {args.passes} passes")
-        measured = interleaved(calls, count, passes=args.passes)
+        measured = timed_passes(database, calls, count, passes=args.passes)
         for label, m in measured.items():
             cls, _, cold = label.partition(", ")
             qs = queries[cls]
-            seconds = np.asarray(m.latencies.seconds) * 1000
+            seconds = np.asarray(m.seconds) * 1000
             recall = None
             if mode == "semantic":
                 recall = _semantic_recall(ds, layout, qs, m.found, k)
@@ -263,6 +268,8 @@ def measure_layout(
                     user=label,
                     p50_ms=float(np.percentile(seconds, 50)),
                     p95_ms=float(np.percentile(seconds, 95)),
+                    client_cpu_ms=m.client_cpu_ms,
+                    server_cpu_ms=m.server_cpu_ms,
                     results=float(np.mean([len(f) for f in m.found])),
                     expected=float(np.mean(expected[cls])),
                     recall=recall,
@@ -270,6 +277,80 @@ def measure_layout(
                 )
             )
     return lines
+
+
+@dataclass
+class Timed:
+    """One class's timed passes: the median pass's latencies, CPU per query, results."""
+
+    seconds: list[float]
+    client_cpu_ms: float
+    server_cpu_ms: float
+    found: list[list[int]]
+
+
+def timed_passes(
+    database: BenchDatabase,
+    calls: dict[str, Callable[[int], list[int]]],
+    count: int,
+    *,
+    passes: int,
+) -> dict[str, Timed]:
+    """A warm-up pass, then `passes` timed ones, the classes alternating pass by pass so drift
+    hits all alike. Besides wall time per call, the CPU time per query of this process and of
+    pgsearch's database backends: on a shared machine, wall time also counts waiting for a core.
+    """
+    found: dict[str, list[list[int]]] = {name: [[] for _ in range(count)] for name in calls}
+    walls: dict[str, list[list[float]]] = {name: [] for name in calls}
+    client: dict[str, list[float]] = {name: [] for name in calls}
+    server: dict[str, list[float]] = {name: [] for name in calls}
+    with database.connect() as monitor:
+        for p in range(passes + 1):  # pass 0 warms up
+            for name, call in calls.items():
+                before = _backend_cpu_ns(monitor)
+                cpu = time.process_time()
+                seconds: list[float] = []
+                for i in range(count):
+                    start = time.perf_counter()
+                    found[name][i] = call(i)
+                    seconds.append(time.perf_counter() - start)
+                cpu = time.process_time() - cpu
+                after = _backend_cpu_ns(monitor)
+                if p > 0:
+                    walls[name].append(seconds)
+                    client[name].append(cpu * 1000 / count)
+                    used = sum(ns - before.get(pid, 0) for pid, ns in after.items())
+                    server[name].append(used / 1e6 / count)
+    timed: dict[str, Timed] = {}
+    for name in calls:
+        # The pass of median total wall time (of an even count, the slower middle one).
+        median = sorted(walls[name], key=sum)[(len(walls[name]) - 1) // 2]
+        timed[name] = Timed(
+            median,
+            float(np.median(client[name])),
+            float(np.median(server[name])),
+            found[name],
+        )
+    return timed
+
+
+_BACKENDS: LiteralString = (
+    "SELECT pid FROM pg_stat_activity"
+    " WHERE application_name = 'pgsearch' AND backend_type = 'client backend'"
+)
+
+
+def _backend_cpu_ns(monitor: Any) -> dict[int, int]:
+    """CPU time so far of each backend serving pgsearch's pool (the kernel's schedstat, in ns:
+    /proc/PID/stat counts in 10 ms ticks, coarser than a pass of small users' searches)."""
+    cpu: dict[int, int] = {}
+    for (pid,) in monitor.execute(_BACKENDS).fetchall():
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                cpu[pid] = int(f.read().split()[0])
+        except OSError:  # gone since (a connection the pool closed)
+            continue
+    return cpu
 
 
 def _semantic_recall(
@@ -418,7 +499,8 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) -> None:
     """The table, the plans (`--explain`), then the goals."""
     table = Table(show_edge=False, pad_edge=False)
-    for col in ("big user's share", "mode", "user", "p50 ms", "p95 ms", "results/q", "expected"):
+    columns = ("big user's share", "mode", "user", "p50 ms", "p95 ms", "cpu ms/q", "server")
+    for col in (*columns, "results/q", "expected"):
         table.add_column(col, justify="left" if col in ("mode", "user") else "right")
     table.add_column("recall", justify="right")
     for line in lines:
@@ -428,11 +510,17 @@ def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) 
             line.user,
             f"{line.p50_ms:.2f}",
             f"{line.p95_ms:.2f}",
+            f"{line.client_cpu_ms + line.server_cpu_ms:.2f}",
+            f"{line.server_cpu_ms:.2f}",
             f"{line.results:.2f}",
             f"{line.expected:.2f}",
             "" if line.recall is None else f"{line.recall:.3f}",
         )
     out.print(table)
+    out.print(
+        "cpu ms/q: CPU time per query of this process and the database backends (server: of"
+        " the backends alone), median of the passes"
+    )
     out.print(
         f"recall: semantic @{args.k} vs exact cosine; keyword @{KEYWORD_RECALL_K} vs exact BM25"
         " (bm25s) of the user's chunks"
@@ -482,7 +570,8 @@ def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) 
             ratio = line.p50_ms / big.p50_ms
             goals.add_row(
                 f"p50 {line.user} / big, {line.mode}, {line.layout}",
-                f"{ratio:.2f}x (p95 {line.p95_ms / big.p95_ms:.2f}x)",
+                f"{ratio:.2f}x (p95 {line.p95_ms / big.p95_ms:.2f}x,"
+                f" cpu {_cpu(line) / _cpu(big):.2f}x)",
                 "<= 1x",
                 verdict(ratio <= 1.0),
             )
@@ -492,13 +581,17 @@ def print_report(lines: list[Line], args: argparse.Namespace, loads: list[str]) 
             ratio = pair[1].p50_ms / pair[0].p50_ms
             goals.add_row(
                 f"big user's semantic p50, {pair[1].layout} / {pair[0].layout.split(',')[0]}",
-                f"{ratio:.2f}x",
+                f"{ratio:.2f}x (cpu {_cpu(pair[1]) / _cpu(pair[0]):.2f}x)",
                 f"<= {GOAL_SHARE_RATIO}x",
                 verdict(ratio <= GOAL_SHARE_RATIO),
             )
     out.print()
     out.print(goals)
     out.print(f"\nload average (1, 5, 15 min) at each layout's start and at the end: {loads}")
+
+
+def _cpu(line: Line) -> float:
+    return line.client_cpu_ms + line.server_cpu_ms
 
 
 def load_average() -> str:
