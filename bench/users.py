@@ -65,7 +65,7 @@ MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 GOAL_SHARE_RATIO = 1.5  # big user's p50 at the larger share / at the smaller share
 BIG_USER = 1
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 log = Console(stderr=True, highlight=False)
 _started = time.monotonic()
 
