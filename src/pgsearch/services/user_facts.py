@@ -16,7 +16,18 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Integer, Select, bindparam, column, exists, func, literal, select, table
+from sqlalchemy import (
+    Integer,
+    Select,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal,
+    select,
+    table,
+    true,
+)
 
 from pgsearch.models import Document, User
 from pgsearch.native import EXTENSION
@@ -69,18 +80,20 @@ _native: _Remembered[bool] = _Remembered()  # one database: key 0
 _languages: _Remembered[Languages] = _Remembered()
 
 _USER_ID = bindparam("user_id", type_=Integer)
+# Counted from ix_documents_user_id_language alone (no table row is read), in its order (no
+# hashing), before the join to the user: 20,000 documents in ~2 ms, where joining first and
+# counting documents.id took ~7 (README, Many users).
+_PER_LANGUAGE = (
+    select(Document.language, func.count().label("documents"))
+    .where(Document.user_id == User.id)
+    .group_by(Document.language)
+    .lateral("per_language")
+)
 _LANGUAGES = (
-    select(
-        User.language,
-        Document.language.label("documents_language"),
-        # A column of ix_documents_user_id_language (NULL for a user without documents): the
-        # count reads the index alone, where count(documents.id) fetched every document.
-        func.count(Document.language),
-    )
+    select(User.language, _PER_LANGUAGE.c.language, _PER_LANGUAGE.c.documents)
     .select_from(User)
-    .outerjoin(Document, Document.user_id == User.id)
+    .outerjoin(_PER_LANGUAGE, true())
     .where(User.id == _USER_ID)
-    .group_by(User.language, Document.language)
 )
 
 
