@@ -168,3 +168,92 @@ def test_native_functions_refuse_bad_arguments(client: TestClient) -> None:
             text("SELECT bm25_score('a:1,2 b:3', '{a,c}', '{2.0,5.0}', 0.5, 0.1, 3)")
         )
     assert score == pytest.approx(2.0 * 2 / (2 + 0.5 + 0.1 * 3))
+
+
+@pytest.mark.parametrize(
+    ("columns", "index", "message"),
+    [
+        # A text user_id: its btree compares the integer argument as a pointer to text.
+        (
+            "user_id text, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length)",
+            "must be",
+        ),
+        (
+            "user_id int, term bigint, impact real, chunk_id numeric, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length)",
+            "must be",
+        ),
+        # Ascending impacts: the lowest would be read as the top postings.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact) INCLUDE (chunk_id, length)",
+            "impact DESC",
+        ),
+        # impact in INCLUDE: in no order at all.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term) INCLUDE (impact, chunk_id, length)",
+            "impact DESC",
+        ),
+        # A partial index holds only some of the postings.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length) WHERE length > 5",
+            "partial",
+        ),
+    ],
+)
+def test_top_bounds_refuses_an_index_of_another_shape(
+    client: TestClient, columns: str, index: str, message: str
+) -> None:
+    """The index is an argument: one of other column types must be refused, not read (a
+    by-reference type read as an integer crashes the server, an order it does not expect gives
+    wrong rows)."""
+    with db.get_engine().connect() as conn:
+        conn.execute(text(f"CREATE TEMP TABLE other_postings ({columns})"))
+        conn.execute(text(f"CREATE INDEX other_impact ON other_postings {index}"))
+        conn.execute(
+            text(
+                "INSERT INTO other_postings (user_id, term, impact, chunk_id, length)"
+                " VALUES ('1', 7, 0.5, 1, 9)"
+            )
+        )
+        with pytest.raises(Exception, match=message):
+            conn.execute(
+                text("SELECT * FROM bm25_top_bounds('other_impact', 1, '{7}', '{1}', '{5}', 5)")
+            )
+        conn.rollback()
+
+
+def test_top_bounds_applies_what_a_select_would(client: TestClient) -> None:
+    """Reading below the executor, the function checks the table's privilege and refuses a
+    table whose row-level security applies to the caller (its policies would be bypassed)."""
+    shape = "(user_id int, term bigint, impact real, chunk_id bigint, length int)"
+    read = text("SELECT count(*) FROM bm25_top_bounds('guarded_impact', 1, '{7}', '{1}', '{5}', 5)")
+    with db.get_engine().connect() as conn:
+        conn.execute(text(f"CREATE TABLE guarded {shape}"))
+        conn.execute(
+            text(
+                "CREATE INDEX guarded_impact ON guarded (user_id, term, impact DESC)"
+                " INCLUDE (chunk_id, length)"
+            )
+        )
+        conn.execute(text("INSERT INTO guarded VALUES (1, 7, 0.5, 1, 9), (1, 7, 0.4, 2, 9)"))
+        conn.execute(text("CREATE ROLE bm25_reader"))
+        conn.execute(text("SET LOCAL ROLE bm25_reader"))
+        with pytest.raises(Exception, match="permission denied"):
+            with conn.begin_nested():
+                conn.execute(read)
+        conn.execute(text("RESET ROLE"))
+        conn.execute(text("GRANT SELECT ON guarded TO bm25_reader"))
+        conn.execute(text("ALTER TABLE guarded ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text("CREATE POLICY only_2 ON guarded TO bm25_reader USING (chunk_id = 2)"))
+        conn.execute(text("SET LOCAL ROLE bm25_reader"))
+        assert conn.scalar(text("SELECT count(*) FROM guarded")) == 1
+        with pytest.raises(Exception, match="row-level security"):
+            with conn.begin_nested():
+                conn.execute(read)
+        conn.execute(text("RESET ROLE"))
+        assert conn.scalar(read) == 2  # the owner: no policy applies
+        conn.rollback()

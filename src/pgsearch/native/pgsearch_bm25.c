@@ -21,13 +21,17 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
+#include "catalog/index.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_class_d.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "executor/tuptable.h"
@@ -40,6 +44,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "tsearch/ts_type.h"
 #include "tsearch/ts_utils.h"
@@ -74,16 +79,28 @@ typedef struct Posting
 	int32		length;
 } Posting;
 
-/* The attribute number of a column of the index, by name. */
+/*
+ * The attribute number of a column of the index, by name, checked to be of `type`: the index
+ * is an argument, and a column of another type read as this one would be misread (a
+ * by-reference value as an integer, or an integer key compared as a pointer: a crash).
+ */
 static AttrNumber
-index_attno(Relation index, const char *name)
+index_attno(Relation index, const char *name, Oid type)
 {
 	TupleDesc	desc = RelationGetDescr(index);
 
 	for (int i = 0; i < desc->natts; i++)
 	{
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return (AttrNumber) (i + 1);
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (strcmp(NameStr(attr->attname), name) != 0)
+			continue;
+		if (attr->atttypid != type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of index \"%s\" must be of type %s",
+							name, RelationGetRelationName(index), format_type_be(type))));
+		return (AttrNumber) (i + 1);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -132,6 +149,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				ndepths;
 	Relation	index;
 	Relation	heap;
+	Oid			heap_oid;
 	AttrNumber	user_attno,
 				term_attno,
 				impact_attno,
@@ -179,23 +197,55 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 	if (n <= 0 || nterms == 0)
 		return (Datum) 0;
 
-	index = index_open(index_oid, AccessShareLock);
-	if (index->rd_rel->relam != BTREE_AM_OID)
+	/* The table before its index, as PostgreSQL locks them: the other order can deadlock. */
+	heap_oid = IndexGetRelation(index_oid, true);
+	if (!OidIsValid(heap_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a btree index", RelationGetRelationName(index))));
-	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+				 errmsg("relation %u is not an index", index_oid)));
+	heap = table_open(heap_oid, AccessShareLock);
+	index = index_open(index_oid, AccessShareLock);
+	if (IndexGetRelation(index_oid, false) != heap_oid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" changed while it was opened",
+						RelationGetRelationName(index))));
 	/* A C function reads below the executor: check what a SELECT would. */
-	if (pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	if (pg_class_aclcheck(heap_oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(heap))));
-	user_attno = index_attno(index, "user_id");
-	term_attno = index_attno(index, "term");
-	impact_attno = index_attno(index, "impact");
-	chunk_attno = index_attno(index, "chunk_id");
-	length_attno = index_attno(index, "length");
-	if (user_attno != 1 || term_attno != 2 || impact_attno != 3)
+	if (check_enable_rls(heap_oid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has row-level security for this user: its policies would not apply",
+						RelationGetRelationName(heap))));
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a btree index", RelationGetRelationName(index))));
+	/* The visibility map read below is the heap's. */
+	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a heap table", RelationGetRelationName(heap))));
+	/* An index the planner would not use (being built, partial) misses postings. */
+	if (!index->rd_index->indisvalid || !index->rd_index->indisready)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is not valid", RelationGetRelationName(index))));
+	if (!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index \"%s\" is partial", RelationGetRelationName(index))));
+	user_attno = index_attno(index, "user_id", INT4OID);
+	term_attno = index_attno(index, "term", INT8OID);
+	impact_attno = index_attno(index, "impact", FLOAT4OID);
+	chunk_attno = index_attno(index, "chunk_id", INT8OID);
+	length_attno = index_attno(index, "length", INT4OID);
+	if (user_attno != 1 || term_attno != 2 || impact_attno != 3 ||
+		IndexRelationGetNumberOfKeyAttributes(index) < 3 ||
+		!(index->rd_indoption[2] & INDOPTION_DESC))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("index \"%s\" must start with (user_id, term, impact DESC)",
