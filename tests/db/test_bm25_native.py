@@ -4,7 +4,9 @@ documents and scores as the SQL form, what this transaction sees, and the SQL fo
 from __future__ import annotations
 
 import random
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
+from pgsearch.embedded import bin_path
 from pgsearch.native import EXTENSION
 from pgsearch.schemas import SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
@@ -257,3 +260,28 @@ def test_top_bounds_applies_what_a_select_would(client: TestClient) -> None:
         conn.execute(text("RESET ROLE"))
         assert conn.scalar(read) == 2  # the owner: no policy applies
         conn.rollback()
+
+
+def test_search_runs_the_sql_form_when_the_server_lost_the_extension(client: TestClient) -> None:
+    """A database keeps its extension when the server's folders lose it (the embedded server
+    re-installed with no compiler at hand): searches must not call a library that is gone."""
+    uid = make_user(client)
+    docs = corpus(5, 40)
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    sharedir = subprocess.run(
+        [str(bin_path() / "pg_config"), "--sharedir"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    control = Path(sharedir) / "extension" / f"{EXTENSION}.control"
+    aside = control.with_name(f".{control.name}.aside")
+    user_facts.forget()
+    control.rename(aside)
+    try:
+        with db.get_sessionmaker()() as session:
+            with executed_statements() as statements:
+                found = search(session, uid, "w2 w40", "keyword", Bm25Params())
+    finally:
+        aside.rename(control)
+        user_facts.forget()
+    assert found
+    assert not any("bm25_top_bounds" in sql for sql, _ in statements)

@@ -78,8 +78,15 @@ _LANGUAGES = (
 )
 
 
-_pg_extension = table("pg_extension", column("extname"))
-_NATIVE = select(exists().where(_pg_extension.c.extname == literal(EXTENSION)))
+# Created in this database *and* still in the server's folders: a database keeps its extension
+# when the server loses the files (the embedded server re-installed where nothing could build
+# them), and calling it then fails every keyword search.
+_available = table("pg_available_extensions", column("name"), column("installed_version"))
+_NATIVE = select(
+    exists().where(
+        _available.c.name == literal(EXTENSION), _available.c.installed_version.is_not(None)
+    )
+)
 
 
 def native() -> Generator[Step, Sequence[Any], bool]:
