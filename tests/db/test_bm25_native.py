@@ -285,3 +285,31 @@ def test_search_runs_the_sql_form_when_the_server_lost_the_extension(client: Tes
         user_facts.forget()
     assert found
     assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+
+
+def test_top_bounds_takes_serializable_reads_locks(client: TestClient) -> None:
+    """Under SERIALIZABLE, postings read from the index alone (all-visible heap pages) take
+    predicate locks on their heap pages, as an index-only scan does: otherwise a concurrent
+    delete of what was read goes unnoticed by serializable conflict detection."""
+    uid = make_user(client)
+    docs = {f"s{i}": "serial" + " filler" * i for i in range(5)}
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    engine = db.get_engine()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (FREEZE) bm25_postings"))  # every page all-visible
+    heap_locks = text(
+        "SELECT count(*) FROM pg_locks WHERE mode = 'SIReadLock' AND pid = pg_backend_pid()"
+        " AND relation = 'bm25_postings'::regclass"
+    )
+    with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+        read = conn.execute(
+            text(
+                "SELECT chunk_id FROM bm25_top_bounds('ix_bm25_postings_impact', :uid,"
+                " ARRAY[hashtextextended('serial', 0)], '{1}', '{10}', 10)"
+            ),
+            {"uid": uid},
+        ).all()
+        assert len(read) == 5
+        assert conn.scalar(heap_locks) > 0
+        conn.rollback()

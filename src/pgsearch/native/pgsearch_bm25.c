@@ -38,6 +38,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -156,6 +157,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				chunk_attno,
 				length_attno;
 	TupleTableSlot *slot;
+	Snapshot	snapshot;
 	Buffer		vmbuffer = InvalidBuffer;
 	chunkhash_hash *chunks;
 	double		unseen = 0.0;
@@ -251,6 +253,13 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				 errmsg("index \"%s\" must start with (user_id, term, impact DESC)",
 						RelationGetRelationName(index))));
 
+	/* As an index-only scan: one visible version per entry, as only an MVCC snapshot gives. */
+	if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bm25_top_bounds needs an MVCC snapshot")));
+	snapshot = GetActiveSnapshot();
+
 	chunks = chunkhash_create(CurrentMemoryContext, 4096, NULL);
 	slot = table_slot_create(heap, NULL);
 
@@ -275,7 +284,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
 		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, terms[t]);
-		scan = index_beginscan(heap, index, GetActiveSnapshot(), NULL, 2, 0);
+		scan = index_beginscan(heap, index, snapshot, NULL, 2, 0);
 		scan->xs_want_itup = true;
 		index_rescan(scan, keys, 2, NULL, 0);
 		while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
@@ -285,7 +294,15 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			/* What an index-only scan does: the heap decides unless the page is all visible. */
-			if (!VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &vmbuffer))
+			if (VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &vmbuffer))
+			{
+				/*
+				 * Serializable reads: an entry read from the index alone locks its heap page
+				 * (the tuple's xmin is unknown); a heap fetch locks the tuple it finds.
+				 */
+				PredicateLockPage(heap, ItemPointerGetBlockNumber(tid), snapshot);
+			}
+			else
 			{
 				if (!index_fetch_heap(scan, slot))
 					continue;
@@ -299,7 +316,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 			if (count == read_size)
 			{
 				/* grown as the list goes on: a depth may be far longer than the list */
-				read_size *= 2;
+				read_size = (int) Min((int64) read_size * 2, (int64) depth);
 				read = repalloc_huge(read, sizeof(Posting) * read_size);
 			}
 			itup = scan->xs_itup;
