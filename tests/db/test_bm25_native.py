@@ -313,3 +313,33 @@ def test_top_bounds_takes_serializable_reads_locks(client: TestClient) -> None:
         assert len(read) == 5
         assert conn.scalar(heap_locks) > 0
         conn.rollback()
+
+
+def test_top_bounds_orders_as_sql_orders_floats(client: TestClient) -> None:
+    """Ties (NaN ones too: equal to each other in SQL's order) go by chunk id, as the SQL
+    form's ORDER BY bound DESC, chunk_id takes them."""
+    with db.get_engine().connect() as conn:
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE p (user_id int, term bigint, impact real, chunk_id bigint,"
+                " length int)"
+            )
+        )
+        conn.execute(
+            text("CREATE INDEX p_i ON p (user_id, term, impact DESC) INCLUDE (chunk_id, length)")
+        )
+        conn.execute(text("INSERT INTO p SELECT 1, 7, 0.5, g, 3 FROM generate_series(50, 1, -1) g"))
+        conn.execute(text("INSERT INTO p VALUES (1, 7, 'NaN', 60, 3), (1, 7, 'Infinity', 70, 3)"))
+        for weights, expected in (("{1}", [60, 70, 1, 2, 3]), ("{NaN}", [1, 2, 3, 4, 5])):
+            rows = (
+                conn.execute(
+                    text(
+                        "SELECT chunk_id FROM bm25_top_bounds('p_i', 1, '{7}',"
+                        f" '{weights}', '{{100}}', 5)"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            assert rows == expected, weights
+        conn.rollback()

@@ -42,6 +42,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -110,15 +111,19 @@ index_attno(Relation index, const char *name, Oid type)
 	return InvalidAttrNumber;	/* not reached */
 }
 
-/* Highest bound first; ties by chunk id, as the SQL form orders them. */
+/*
+ * Highest bound first; ties by chunk id, as the SQL form orders them (float8's order: NaN
+ * above every number and equal to itself, so that this is a total order).
+ */
 static int
 bound_desc(const void *a, const void *b)
 {
 	const ChunkBound *x = (const ChunkBound *) a;
 	const ChunkBound *y = (const ChunkBound *) b;
+	int			cmp = float8_cmp_internal(y->sum, x->sum);
 
-	if (x->sum != y->sum)
-		return (x->sum < y->sum) - (x->sum > y->sum);
+	if (cmp != 0)
+		return cmp;
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
 }
 
