@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import subprocess
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -343,3 +345,41 @@ def test_top_bounds_orders_as_sql_orders_floats(client: TestClient) -> None:
             )
             assert rows == expected, weights
         conn.rollback()
+
+
+def test_top_bounds_locks_the_table_before_its_index(client: TestClient) -> None:
+    """DDL locks a table before its indexes (DROP INDEX, REINDEX): a reader that locked the
+    index first and then waited for the table deadlocked with it."""
+    engine = db.get_engine()
+    read = text(
+        "SELECT count(*) FROM bm25_top_bounds('ix_bm25_postings_impact', 1, '{7}', '{1}', '{5}', 5)"
+    )
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SET lock_timeout = '30s'"))
+                outcome.append(conn.scalar(read))
+                conn.rollback()
+        except Exception as exc:  # reported below
+            outcome.append(exc)
+
+    with engine.connect() as ddl:
+        ddl.execute(text("LOCK TABLE bm25_postings IN ACCESS EXCLUSIVE MODE"))
+        thread = threading.Thread(target=reader)
+        thread.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            " AND relation = 'bm25_postings'::regclass"
+        )
+        deadline = time.monotonic() + 30
+        while ddl.scalar(waiting) == 0:
+            assert time.monotonic() < deadline, "the reader never waited for the table"
+            time.sleep(0.05)
+        # The reader holds nothing yet: the index is the DDL's to take.
+        ddl.execute(text("SET LOCAL lock_timeout = '30s'"))
+        ddl.execute(text("DROP INDEX ix_bm25_postings_impact"))
+        ddl.rollback()
+    thread.join(60)
+    assert outcome == [0]
