@@ -383,3 +383,30 @@ def test_top_bounds_locks_the_table_before_its_index(client: TestClient) -> None
         ddl.rollback()
     thread.join(60)
     assert outcome == [0]
+
+
+def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClient) -> None:
+    """A database whose pgsearch_bm25 is not the version the server's files define (a newer
+    pgsearch shipped a new one) is updated by init-db; until then searches run the SQL form
+    (the functions' signatures may have changed)."""
+    engine = db.get_engine()
+    stale = text("UPDATE pg_extension SET extversion = '0.9' WHERE extname = :name")
+    current = text("UPDATE pg_extension SET extversion = '1.0' WHERE extname = :name")
+    uid = make_user(client)
+    with db.get_sessionmaker()() as session:
+        session.execute(stale, {"name": EXTENSION})  # undone by the rollback
+        user_facts.forget()
+        with executed_statements() as statements:
+            search(session, uid, "w2 w40", "keyword", Bm25Params())
+        session.rollback()
+    user_facts.forget()
+    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    with engine.begin() as conn:
+        conn.execute(stale, {"name": EXTENSION})
+    try:
+        message = db._enable_native(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(current, {"name": EXTENSION})
+    # No update script from the made-up 0.9: the update was attempted and said so.
+    assert "update path" in message, message

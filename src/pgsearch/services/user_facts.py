@@ -78,13 +78,20 @@ _LANGUAGES = (
 )
 
 
-# Created in this database *and* still in the server's folders: a database keeps its extension
-# when the server loses the files (the embedded server re-installed where nothing could build
-# them), and calling it then fails every keyword search.
-_available = table("pg_available_extensions", column("name"), column("installed_version"))
+# Created in this database, still in the server's folders, and of the version they define: a
+# database keeps its extension when the server loses the files (the embedded server
+# re-installed where nothing could build them), or before init-db updates it to a newer
+# pgsearch's version (whose functions the statements call), and calling it then fails.
+_available = table(
+    "pg_available_extensions",
+    column("name"),
+    column("installed_version"),
+    column("default_version"),
+)
 _NATIVE = select(
     exists().where(
-        _available.c.name == literal(EXTENSION), _available.c.installed_version.is_not(None)
+        _available.c.name == literal(EXTENSION),
+        _available.c.installed_version == _available.c.default_version,
     )
 )
 
