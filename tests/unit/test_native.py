@@ -85,3 +85,13 @@ def test_cc_may_hold_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert cc is not None
     monkeypatch.setenv("CC", f"{cc} -g")
     assert native.build(pg_config).exists()
+
+
+def test_a_missing_extension_file_is_installed_again(tmp_path: Path) -> None:
+    """The stamp alone does not vouch for the install: a control file lost since is put back."""
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    native.build(pg_config)
+    control = tmp_path / "share" / "extension" / "pgsearch_bm25.control"
+    control.unlink()
+    native.build(pg_config)
+    assert control.exists()

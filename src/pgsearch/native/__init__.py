@@ -84,7 +84,8 @@ def build(pg_config: Path) -> Path:
     stamp = extdir / f"{EXTENSION}.sha256"
     digest = _digest()
     try:
-        if library.exists() and stamp.read_text() == digest:
+        installed = [library, *(extdir / path.name for path in _SHARED)]
+        if all(path.exists() for path in installed) and stamp.read_text() == digest:
             return library
     except OSError:
         pass
