@@ -390,17 +390,21 @@ def _enable_native(eng: Engine) -> str:
     """Create pgsearch's C extension where the server has it (see pgsearch.native)."""
     try:
         with eng.begin() as conn:
-            available = conn.scalar(
+            versions = conn.execute(
                 text(
-                    "SELECT installed_version IS NOT NULL FROM pg_available_extensions"
+                    "SELECT installed_version, default_version FROM pg_available_extensions"
                     " WHERE name = :name"
                 ),
                 {"name": EXTENSION},
-            )
-            if available is None:
+            ).first()
+            if versions is None:
                 return f"- {EXTENSION} not on the server: keyword search runs its SQL form"
-            if not available:
+            installed, default = versions
+            if installed is None:
                 conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}"))
+            elif installed != default:
+                # A newer pgsearch's version: its update script (pgsearch_bm25--A--B.sql).
+                conn.execute(text(f"ALTER EXTENSION {EXTENSION} UPDATE"))
     except SQLAlchemyError as exc:
         return f"- {EXTENSION} not enabled ({short_error(exc)}): keyword search runs its SQL form"
     return f"✓ {EXTENSION} extension enabled"

@@ -4,7 +4,11 @@ documents and scores as the SQL form, what this transaction sees, and the SQL fo
 from __future__ import annotations
 
 import random
+import subprocess
+import threading
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
+from pgsearch.embedded import bin_path
 from pgsearch.native import EXTENSION
 from pgsearch.schemas import SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
@@ -168,3 +173,240 @@ def test_native_functions_refuse_bad_arguments(client: TestClient) -> None:
             text("SELECT bm25_score('a:1,2 b:3', '{a,c}', '{2.0,5.0}', 0.5, 0.1, 3)")
         )
     assert score == pytest.approx(2.0 * 2 / (2 + 0.5 + 0.1 * 3))
+
+
+@pytest.mark.parametrize(
+    ("columns", "index", "message"),
+    [
+        # A text user_id: its btree compares the integer argument as a pointer to text.
+        (
+            "user_id text, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length)",
+            "must be",
+        ),
+        (
+            "user_id int, term bigint, impact real, chunk_id numeric, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length)",
+            "must be",
+        ),
+        # Ascending impacts: the lowest would be read as the top postings.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact) INCLUDE (chunk_id, length)",
+            "impact DESC",
+        ),
+        # impact in INCLUDE: in no order at all.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term) INCLUDE (impact, chunk_id, length)",
+            "impact DESC",
+        ),
+        # A partial index holds only some of the postings.
+        (
+            "user_id int, term bigint, impact real, chunk_id bigint, length int",
+            "(user_id, term, impact DESC) INCLUDE (chunk_id, length) WHERE length > 5",
+            "partial",
+        ),
+    ],
+)
+def test_top_bounds_refuses_an_index_of_another_shape(
+    client: TestClient, columns: str, index: str, message: str
+) -> None:
+    """The index is an argument: one of other column types must be refused, not read (a
+    by-reference type read as an integer crashes the server, an order it does not expect gives
+    wrong rows)."""
+    with db.get_engine().connect() as conn:
+        conn.execute(text(f"CREATE TEMP TABLE other_postings ({columns})"))
+        conn.execute(text(f"CREATE INDEX other_impact ON other_postings {index}"))
+        conn.execute(
+            text(
+                "INSERT INTO other_postings (user_id, term, impact, chunk_id, length)"
+                " VALUES ('1', 7, 0.5, 1, 9)"
+            )
+        )
+        with pytest.raises(Exception, match=message):
+            conn.execute(
+                text("SELECT * FROM bm25_top_bounds('other_impact', 1, '{7}', '{1}', '{5}', 5)")
+            )
+        conn.rollback()
+
+
+def test_top_bounds_applies_what_a_select_would(client: TestClient) -> None:
+    """Reading below the executor, the function checks the table's privilege and refuses a
+    table whose row-level security applies to the caller (its policies would be bypassed)."""
+    shape = "(user_id int, term bigint, impact real, chunk_id bigint, length int)"
+    read = text("SELECT count(*) FROM bm25_top_bounds('guarded_impact', 1, '{7}', '{1}', '{5}', 5)")
+    with db.get_engine().connect() as conn:
+        conn.execute(text(f"CREATE TABLE guarded {shape}"))
+        conn.execute(
+            text(
+                "CREATE INDEX guarded_impact ON guarded (user_id, term, impact DESC)"
+                " INCLUDE (chunk_id, length)"
+            )
+        )
+        conn.execute(text("INSERT INTO guarded VALUES (1, 7, 0.5, 1, 9), (1, 7, 0.4, 2, 9)"))
+        conn.execute(text("CREATE ROLE bm25_reader"))
+        conn.execute(text("SET LOCAL ROLE bm25_reader"))
+        with pytest.raises(Exception, match="permission denied"):
+            with conn.begin_nested():
+                conn.execute(read)
+        conn.execute(text("RESET ROLE"))
+        conn.execute(text("GRANT SELECT ON guarded TO bm25_reader"))
+        conn.execute(text("ALTER TABLE guarded ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text("CREATE POLICY only_2 ON guarded TO bm25_reader USING (chunk_id = 2)"))
+        conn.execute(text("SET LOCAL ROLE bm25_reader"))
+        assert conn.scalar(text("SELECT count(*) FROM guarded")) == 1
+        with pytest.raises(Exception, match="row-level security"):
+            with conn.begin_nested():
+                conn.execute(read)
+        conn.execute(text("RESET ROLE"))
+        assert conn.scalar(read) == 2  # the owner: no policy applies
+        conn.rollback()
+
+
+def test_search_runs_the_sql_form_when_the_server_lost_the_extension(client: TestClient) -> None:
+    """A database keeps its extension when the server's folders lose it (the embedded server
+    re-installed with no compiler at hand): searches must not call a library that is gone."""
+    uid = make_user(client)
+    docs = corpus(5, 40)
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    sharedir = subprocess.run(
+        [str(bin_path() / "pg_config"), "--sharedir"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    control = Path(sharedir) / "extension" / f"{EXTENSION}.control"
+    aside = control.with_name(f".{control.name}.aside")
+    user_facts.forget()
+    control.rename(aside)
+    try:
+        with db.get_sessionmaker()() as session:
+            with executed_statements() as statements:
+                found = search(session, uid, "w2 w40", "keyword", Bm25Params())
+    finally:
+        aside.rename(control)
+        user_facts.forget()
+    assert found
+    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+
+
+def test_top_bounds_takes_serializable_reads_locks(client: TestClient) -> None:
+    """Under SERIALIZABLE, postings read from the index alone (all-visible heap pages) take
+    predicate locks on their heap pages, as an index-only scan does: otherwise a concurrent
+    delete of what was read goes unnoticed by serializable conflict detection."""
+    uid = make_user(client)
+    docs = {f"s{i}": "serial" + " filler" * i for i in range(5)}
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    engine = db.get_engine()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (FREEZE) bm25_postings"))  # every page all-visible
+    heap_locks = text(
+        "SELECT count(*) FROM pg_locks WHERE mode = 'SIReadLock' AND pid = pg_backend_pid()"
+        " AND relation = 'bm25_postings'::regclass"
+    )
+    with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+        read = conn.execute(
+            text(
+                "SELECT chunk_id FROM bm25_top_bounds('ix_bm25_postings_impact', :uid,"
+                " ARRAY[hashtextextended('serial', 0)], '{1}', '{10}', 10)"
+            ),
+            {"uid": uid},
+        ).all()
+        assert len(read) == 5
+        assert conn.scalar(heap_locks) > 0
+        conn.rollback()
+
+
+def test_top_bounds_orders_as_sql_orders_floats(client: TestClient) -> None:
+    """Ties (NaN ones too: equal to each other in SQL's order) go by chunk id, as the SQL
+    form's ORDER BY bound DESC, chunk_id takes them."""
+    with db.get_engine().connect() as conn:
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE p (user_id int, term bigint, impact real, chunk_id bigint,"
+                " length int)"
+            )
+        )
+        conn.execute(
+            text("CREATE INDEX p_i ON p (user_id, term, impact DESC) INCLUDE (chunk_id, length)")
+        )
+        conn.execute(text("INSERT INTO p SELECT 1, 7, 0.5, g, 3 FROM generate_series(50, 1, -1) g"))
+        conn.execute(text("INSERT INTO p VALUES (1, 7, 'NaN', 60, 3), (1, 7, 'Infinity', 70, 3)"))
+        for weights, expected in (("{1}", [60, 70, 1, 2, 3]), ("{NaN}", [1, 2, 3, 4, 5])):
+            rows = (
+                conn.execute(
+                    text(
+                        "SELECT chunk_id FROM bm25_top_bounds('p_i', 1, '{7}',"
+                        f" '{weights}', '{{100}}', 5)"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            assert rows == expected, weights
+        conn.rollback()
+
+
+def test_top_bounds_locks_the_table_before_its_index(client: TestClient) -> None:
+    """DDL locks a table before its indexes (DROP INDEX, REINDEX): a reader that locked the
+    index first and then waited for the table deadlocked with it."""
+    engine = db.get_engine()
+    read = text(
+        "SELECT count(*) FROM bm25_top_bounds('ix_bm25_postings_impact', 1, '{7}', '{1}', '{5}', 5)"
+    )
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SET lock_timeout = '30s'"))
+                outcome.append(conn.scalar(read))
+                conn.rollback()
+        except Exception as exc:  # reported below
+            outcome.append(exc)
+
+    with engine.connect() as ddl:
+        ddl.execute(text("LOCK TABLE bm25_postings IN ACCESS EXCLUSIVE MODE"))
+        thread = threading.Thread(target=reader)
+        thread.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            " AND relation = 'bm25_postings'::regclass"
+        )
+        deadline = time.monotonic() + 30
+        while ddl.scalar(waiting) == 0:
+            assert time.monotonic() < deadline, "the reader never waited for the table"
+            time.sleep(0.05)
+        # The reader holds nothing yet: the index is the DDL's to take.
+        ddl.execute(text("SET LOCAL lock_timeout = '30s'"))
+        ddl.execute(text("DROP INDEX ix_bm25_postings_impact"))
+        ddl.rollback()
+    thread.join(60)
+    assert outcome == [0]
+
+
+def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClient) -> None:
+    """A database whose pgsearch_bm25 is not the version the server's files define (a newer
+    pgsearch shipped a new one) is updated by init-db; until then searches run the SQL form
+    (the functions' signatures may have changed)."""
+    engine = db.get_engine()
+    stale = text("UPDATE pg_extension SET extversion = '0.9' WHERE extname = :name")
+    current = text("UPDATE pg_extension SET extversion = '1.0' WHERE extname = :name")
+    uid = make_user(client)
+    with db.get_sessionmaker()() as session:
+        session.execute(stale, {"name": EXTENSION})  # undone by the rollback
+        user_facts.forget()
+        with executed_statements() as statements:
+            search(session, uid, "w2 w40", "keyword", Bm25Params())
+        session.rollback()
+    user_facts.forget()
+    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    with engine.begin() as conn:
+        conn.execute(stale, {"name": EXTENSION})
+    try:
+        message = db._enable_native(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(current, {"name": EXTENSION})
+    # No update script from the made-up 0.9: the update was attempted and said so.
+    assert "update path" in message, message

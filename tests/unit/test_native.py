@@ -3,6 +3,7 @@ say what is missing (no database: a stand-in pg_config points at temp folders)."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -63,3 +64,34 @@ def test_build_errors_say_what_is_missing(tmp_path: Path, monkeypatch: pytest.Mo
         native.build(pg_config)
     assert not list((tmp_path / "b" / "lib").iterdir())  # nothing half-installed
     assert not native.try_build(pg_config)  # the server starts anyway, with the SQL form
+
+
+def test_a_compiler_that_cannot_run_is_a_build_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CC naming no program is a NativeBuildError (the server then starts with the SQL form),
+    not an OSError out of the embedded server's start."""
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.raises(NativeBuildError, match="no-such-cc"):
+        native.build(pg_config)
+    assert not native.try_build(pg_config)
+
+
+def test_cc_may_hold_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in make, CC may be a command with arguments ("ccache gcc", "gcc -m64")."""
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    cc = shutil.which("cc") or shutil.which("gcc")
+    assert cc is not None
+    monkeypatch.setenv("CC", f"{cc} -g")
+    assert native.build(pg_config).exists()
+
+
+def test_a_missing_extension_file_is_installed_again(tmp_path: Path) -> None:
+    """The stamp alone does not vouch for the install: a control file lost since is put back."""
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    native.build(pg_config)
+    control = tmp_path / "share" / "extension" / "pgsearch_bm25.control"
+    control.unlink()
+    native.build(pg_config)
+    assert control.exists()

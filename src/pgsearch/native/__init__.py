@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -36,6 +37,9 @@ _CFLAGS = (
     "-fwrapv",
     "-fexcess-precision=standard",
 )
+
+# A compiler that hangs must not hold the embedded server's start for ever.
+_BUILD_TIMEOUT_S = 300
 
 
 def _digest() -> str:
@@ -80,24 +84,32 @@ def build(pg_config: Path) -> Path:
     stamp = extdir / f"{EXTENSION}.sha256"
     digest = _digest()
     try:
-        if library.exists() and stamp.read_text() == digest:
+        installed = [library, *(extdir / path.name for path in _SHARED)]
+        if all(path.exists() for path in installed) and stamp.read_text() == digest:
             return library
     except OSError:
         pass
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
+    # CC is a command, as make reads it ("ccache gcc").
+    found = shutil.which("cc") or shutil.which("gcc")
+    compiler = shlex.split(os.environ.get("CC", "")) or ([found] if found else [])
+    if not compiler:
         raise NativeBuildError("no C compiler found (install gcc, or set CC)")
     if not (includedir / "postgres.h").exists():
         raise NativeBuildError(f"no PostgreSQL server headers in {includedir}")
     with tempfile.TemporaryDirectory() as tmp:
         built = Path(tmp) / library.name
-        result = subprocess.run(
-            [compiler, *_CFLAGS, f"-I{includedir}", "-o", str(built), str(_SOURCE)],
-            capture_output=True,
-            text=True,
-        )
+        command = " ".join(compiler)
+        try:
+            result = subprocess.run(
+                [*compiler, *_CFLAGS, f"-I{includedir}", "-o", str(built), str(_SOURCE)],
+                capture_output=True,
+                text=True,
+                timeout=_BUILD_TIMEOUT_S,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise NativeBuildError(f"cannot run {command}: {exc}") from exc
         if result.returncode != 0:
-            raise NativeBuildError(f"{compiler} failed: {result.stderr.strip()[-2000:]}")
+            raise NativeBuildError(f"{command} failed: {result.stderr.strip()[-2000:]}")
         try:
             _put(built.read_bytes(), library)
             for path in _SHARED:

@@ -21,25 +21,32 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
+#include "catalog/index.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_class_d.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "tsearch/ts_type.h"
 #include "tsearch/ts_utils.h"
@@ -74,16 +81,28 @@ typedef struct Posting
 	int32		length;
 } Posting;
 
-/* The attribute number of a column of the index, by name. */
+/*
+ * The attribute number of a column of the index, by name, checked to be of `type`: the index
+ * is an argument, and a column of another type read as this one would be misread (a
+ * by-reference value as an integer, or an integer key compared as a pointer: a crash).
+ */
 static AttrNumber
-index_attno(Relation index, const char *name)
+index_attno(Relation index, const char *name, Oid type)
 {
 	TupleDesc	desc = RelationGetDescr(index);
 
 	for (int i = 0; i < desc->natts; i++)
 	{
-		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return (AttrNumber) (i + 1);
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (strcmp(NameStr(attr->attname), name) != 0)
+			continue;
+		if (attr->atttypid != type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of index \"%s\" must be of type %s",
+							name, RelationGetRelationName(index), format_type_be(type))));
+		return (AttrNumber) (i + 1);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -92,15 +111,19 @@ index_attno(Relation index, const char *name)
 	return InvalidAttrNumber;	/* not reached */
 }
 
-/* Highest bound first; ties by chunk id, as the SQL form orders them. */
+/*
+ * Highest bound first; ties by chunk id, as the SQL form orders them (float8's order: NaN
+ * above every number and equal to itself, so that this is a total order).
+ */
 static int
 bound_desc(const void *a, const void *b)
 {
 	const ChunkBound *x = (const ChunkBound *) a;
 	const ChunkBound *y = (const ChunkBound *) b;
+	int			cmp = float8_cmp_internal(y->sum, x->sum);
 
-	if (x->sum != y->sum)
-		return (x->sum < y->sum) - (x->sum > y->sum);
+	if (cmp != 0)
+		return cmp;
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
 }
 
@@ -132,12 +155,14 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				ndepths;
 	Relation	index;
 	Relation	heap;
+	Oid			heap_oid;
 	AttrNumber	user_attno,
 				term_attno,
 				impact_attno,
 				chunk_attno,
 				length_attno;
 	TupleTableSlot *slot;
+	Snapshot	snapshot;
 	Buffer		vmbuffer = InvalidBuffer;
 	chunkhash_hash *chunks;
 	double		unseen = 0.0;
@@ -179,27 +204,66 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 	if (n <= 0 || nterms == 0)
 		return (Datum) 0;
 
-	index = index_open(index_oid, AccessShareLock);
-	if (index->rd_rel->relam != BTREE_AM_OID)
+	/* The table before its index, as PostgreSQL locks them: the other order can deadlock. */
+	heap_oid = IndexGetRelation(index_oid, true);
+	if (!OidIsValid(heap_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a btree index", RelationGetRelationName(index))));
-	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+				 errmsg("relation %u is not an index", index_oid)));
+	heap = table_open(heap_oid, AccessShareLock);
+	index = index_open(index_oid, AccessShareLock);
+	if (IndexGetRelation(index_oid, false) != heap_oid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" changed while it was opened",
+						RelationGetRelationName(index))));
 	/* A C function reads below the executor: check what a SELECT would. */
-	if (pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	if (pg_class_aclcheck(heap_oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(heap))));
-	user_attno = index_attno(index, "user_id");
-	term_attno = index_attno(index, "term");
-	impact_attno = index_attno(index, "impact");
-	chunk_attno = index_attno(index, "chunk_id");
-	length_attno = index_attno(index, "length");
-	if (user_attno != 1 || term_attno != 2 || impact_attno != 3)
+	if (check_enable_rls(heap_oid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has row-level security for this user: its policies would not apply",
+						RelationGetRelationName(heap))));
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a btree index", RelationGetRelationName(index))));
+	/* The visibility map read below is the heap's. */
+	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a heap table", RelationGetRelationName(heap))));
+	/* An index the planner would not use (being built, partial) misses postings. */
+	if (!index->rd_index->indisvalid || !index->rd_index->indisready)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is not valid", RelationGetRelationName(index))));
+	if (!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index \"%s\" is partial", RelationGetRelationName(index))));
+	user_attno = index_attno(index, "user_id", INT4OID);
+	term_attno = index_attno(index, "term", INT8OID);
+	impact_attno = index_attno(index, "impact", FLOAT4OID);
+	chunk_attno = index_attno(index, "chunk_id", INT8OID);
+	length_attno = index_attno(index, "length", INT4OID);
+	if (user_attno != 1 || term_attno != 2 || impact_attno != 3 ||
+		IndexRelationGetNumberOfKeyAttributes(index) < 3 ||
+		!(index->rd_indoption[2] & INDOPTION_DESC))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("index \"%s\" must start with (user_id, term, impact DESC)",
 						RelationGetRelationName(index))));
+
+	/* As an index-only scan: one visible version per entry, as only an MVCC snapshot gives. */
+	if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bm25_top_bounds needs an MVCC snapshot")));
+	snapshot = GetActiveSnapshot();
 
 	chunks = chunkhash_create(CurrentMemoryContext, 4096, NULL);
 	slot = table_slot_create(heap, NULL);
@@ -225,7 +289,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
 		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, terms[t]);
-		scan = index_beginscan(heap, index, GetActiveSnapshot(), NULL, 2, 0);
+		scan = index_beginscan(heap, index, snapshot, NULL, 2, 0);
 		scan->xs_want_itup = true;
 		index_rescan(scan, keys, 2, NULL, 0);
 		while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
@@ -235,7 +299,15 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			/* What an index-only scan does: the heap decides unless the page is all visible. */
-			if (!VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &vmbuffer))
+			if (VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), &vmbuffer))
+			{
+				/*
+				 * Serializable reads: an entry read from the index alone locks its heap page
+				 * (the tuple's xmin is unknown); a heap fetch locks the tuple it finds.
+				 */
+				PredicateLockPage(heap, ItemPointerGetBlockNumber(tid), snapshot);
+			}
+			else
 			{
 				if (!index_fetch_heap(scan, slot))
 					continue;
@@ -249,7 +321,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 			if (count == read_size)
 			{
 				/* grown as the list goes on: a depth may be far longer than the list */
-				read_size *= 2;
+				read_size = (int) Min((int64) read_size * 2, (int64) depth);
 				read = repalloc_huge(read, sizeof(Posting) * read_size);
 			}
 			itup = scan->xs_itup;

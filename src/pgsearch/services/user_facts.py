@@ -97,8 +97,22 @@ _LANGUAGES = (
 )
 
 
-_pg_extension = table("pg_extension", column("extname"))
-_NATIVE = select(exists().where(_pg_extension.c.extname == literal(EXTENSION)))
+# Created in this database, still in the server's folders, and of the version they define: a
+# database keeps its extension when the server loses the files (the embedded server
+# re-installed where nothing could build them), or before init-db updates it to a newer
+# pgsearch's version (whose functions the statements call), and calling it then fails.
+_available = table(
+    "pg_available_extensions",
+    column("name"),
+    column("installed_version"),
+    column("default_version"),
+)
+_NATIVE = select(
+    exists().where(
+        _available.c.name == literal(EXTENSION),
+        _available.c.installed_version == _available.c.default_version,
+    )
+)
 
 
 def native() -> Generator[Step, Sequence[Any], bool]:
