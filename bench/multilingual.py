@@ -20,6 +20,14 @@ hybrid search (services.search.fusion_for), to measure what the rule changes.
 detected, as for a client that does not say: the user's collection is then mixed (man pages
 detected as English among German ones, ...), and hybrid queries go by their detected language.
 
+`--alphas 0.1 0.3` also runs hybrid with the fusion fixed at each α (FusionParams(α, α)): for
+a language the model does not know that is the keyword-led α (`PGSEARCH_HYBRID_ALPHA_MIN`),
+for English the whole fusion; to choose α across languages with one ingest.
+
+`--with-english` stores the English set beside each other language's, for one user: a
+collection in two languages, where hybrid fusion goes by each query's detected language; rows
+`de+en:de` and `de+en:en` score the German and the English queries against it.
+
 `--cache` keeps every vector in `bench/results/multilingual-cache/<model>.npz`, so that a second
 run (after a fusion change) does not embed again; its ingest throughput is then not the model's.
 """
@@ -45,10 +53,11 @@ from bench.embedders import peak_rss_mb
 from pgsearch import db
 from pgsearch.analysis import SUPPORTED
 from pgsearch.embedding import MODEL_LANGUAGES, Embedder, get_embedder
-from pgsearch.evaluation import CorpusDoc, multilingual, subset
+from pgsearch.evaluation import Corpus, CorpusDoc, CorpusQuery, multilingual, subset
 from pgsearch.evaluation.service import evaluate, ingest
 from pgsearch.models import Chunk
 from pgsearch.schemas import SearchMode
+from pgsearch.search.params import FusionParams
 
 MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 
@@ -114,8 +123,11 @@ def run(
     cache: bool = False,
     rule_off: bool = False,
     detect: bool = False,
+    alphas: Sequence[float] = (),
+    with_english: bool = False,
 ) -> list[dict[str, Any]]:
-    """Ingest each language for its own user and score every mode; one row per language."""
+    """Ingest each language for its own user and score every mode; one row per language and
+    query set."""
     embedder: Embedder = get_embedder(model)
     cached = CachedEmbedder(embedder, CACHE_DIR / f"{model}.npz") if cache else None
     if cached is not None:
@@ -127,43 +139,68 @@ def run(
     off = every_language(embedder.name) if rule_off else contextlib.nullcontext()
     with bench_database(settings), off:
         for lang in langs:
-            corpus = multilingual.load(lang)
-            if quick:
-                corpus = subset(corpus, n_queries=QUICK_QUERIES, n_docs=QUICK_DOCS)
-            if detect:
-                docs = tuple(
-                    CorpusDoc(d.id, d.text, {k: v for k, v in d.metadata.items() if k != "lang"})
-                    for d in corpus.docs
-                )
-                corpus = replace(corpus, docs=docs)
-            queries = corpus.queries
+            corpus = _corpus(lang, quick=quick, detect=detect)
+            # The query sets run against this user's collection: its own, or (--with-english)
+            # its own and the English set's, both sets' documents stored together.
+            query_sets: dict[str, tuple[CorpusQuery, ...]] = {lang: corpus.queries}
+            if with_english and lang != "en":
+                own = _prefixed(corpus, lang)
+                english = _prefixed(_corpus("en", quick=quick, detect=detect), "en")
+                corpus = replace(own, docs=own.docs + english.docs)
+                query_sets = {f"{lang}+en:{lang}": own.queries, f"{lang}+en:en": english.queries}
             with db.get_sessionmaker().begin() as session:
                 t0 = time.perf_counter()
                 uid = ingest(session, corpus.docs, embedder)
                 ingest_s = time.perf_counter() - t0
                 n_chunks = session.scalar(select(func.count()).where(Chunk.user_id == uid))
-                row: dict[str, Any] = {
-                    "lang": lang,
-                    "model": embedder.name,
-                    "docs": len(corpus.docs),
-                    "queries": len(queries),
-                    "chunks": n_chunks,
-                    "ingest_chunks_per_s": (n_chunks or 0) / ingest_s,
-                }
-                for mode in MODES:
-                    s = evaluate(session, uid, queries, embedder, mode=mode)
-                    row[mode] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
+                for label, queries in query_sets.items():
+                    row: dict[str, Any] = {
+                        "lang": label,
+                        "model": embedder.name,
+                        "docs": len(corpus.docs),
+                        "queries": len(queries),
+                        "chunks": n_chunks,
+                        "ingest_chunks_per_s": (n_chunks or 0) / ingest_s,
+                    }
+                    for mode in MODES:
+                        s = evaluate(session, uid, queries, embedder, mode=mode)
+                        row[mode] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
+                    for alpha in alphas:
+                        fixed = FusionParams(alpha_max=alpha, alpha_min=alpha)
+                        s = evaluate(session, uid, queries, embedder, mode="hybrid", fusion=fixed)
+                        row[f"hybrid@{alpha:g}"] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
+                    row["peak_rss_mb"] = peak_rss_mb()
+                    rows.append(row)
+                    _print_row(row)
             if cached is not None:
                 cached.save()
-            row["peak_rss_mb"] = peak_rss_mb()
-            rows.append(row)
-            _print_row(row)
     return rows
+
+
+def _corpus(lang: multilingual.Language, *, quick: bool, detect: bool) -> Corpus:
+    """`lang`'s set (--quick: its subset), its documents without their language if `detect`."""
+    corpus = multilingual.load(lang)
+    if quick:
+        corpus = subset(corpus, n_queries=QUICK_QUERIES, n_docs=QUICK_DOCS)
+    if detect:
+        docs = tuple(
+            CorpusDoc(d.id, d.text, {k: v for k, v in d.metadata.items() if k != "lang"})
+            for d in corpus.docs
+        )
+        corpus = replace(corpus, docs=docs)
+    return corpus
+
+
+def _prefixed(corpus: Corpus, prefix: str) -> Corpus:
+    """`corpus` with its document ids prefixed (two sets may both have a page called `ls`)."""
+    docs = tuple(CorpusDoc(f"{prefix}:{d.id}", d.text, d.metadata) for d in corpus.docs)
+    queries = tuple(CorpusQuery(q.text, f"{prefix}:{q.relevant_id}") for q in corpus.queries)
+    return replace(corpus, docs=docs, queries=queries)
 
 
 def _print_row(row: dict[str, Any]) -> None:
     cells = " | ".join(
-        f"{row[m]['r1']:.3f} {row[m]['r5']:.3f} {row[m]['mrr10']:.3f}" for m in MODES
+        f"{row[m]['r1']:.3f} {row[m]['r5']:.3f} {row[m]['mrr10']:.3f}" for m in _modes(row)
     )
     print(
         f"{row['lang']:<3} {row['docs']:>5} docs {row['queries']:>4} q {row['chunks']:>5} chunks "
@@ -172,12 +209,18 @@ def _print_row(row: dict[str, Any]) -> None:
     )
 
 
+def _modes(row: dict[str, Any]) -> list[str]:
+    """The modes of `row`, with any fixed-α hybrid runs after the three modes."""
+    return [*MODES, *(k for k in row if k.startswith("hybrid@"))]
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     """A markdown table: R@1 / R@5 / MRR@10 per mode and language."""
-    print("\n| language | " + " | ".join(f"{m} R@1 / R@5 / MRR@10" for m in MODES) + " |")
-    print("|---|" + "---|" * len(MODES))
+    modes = _modes(rows[0]) if rows else list(MODES)
+    print("\n| language | " + " | ".join(f"{m} R@1 / R@5 / MRR@10" for m in modes) + " |")
+    print("|---|" + "---|" * len(modes))
     for row in rows:
-        cells = [f"{row[m]['r1']:.3f} / {row[m]['r5']:.3f} / {row[m]['mrr10']:.3f}" for m in MODES]
+        cells = [f"{row[m]['r1']:.3f} / {row[m]['r5']:.3f} / {row[m]['mrr10']:.3f}" for m in modes]
         print(f"| {row['lang']} | " + " | ".join(cells) + " |")
 
 
@@ -194,6 +237,12 @@ def main() -> None:
     parser.add_argument("--cache", action="store_true", help="keep the vectors (see above)")
     parser.add_argument("--rule-off", action="store_true", help="no model-language rule")
     parser.add_argument("--detect", action="store_true", help="documents' languages detected")
+    parser.add_argument(
+        "--with-english", action="store_true", help="each language's user also has the en set"
+    )
+    parser.add_argument(
+        "--alphas", type=float, nargs="*", default=[], help="hybrid also at each fixed α"
+    )
     args = parser.parse_args()
     header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)
     print(f"model {args.model}\nlang  docs  queries  chunks  ingest | {header}")
@@ -207,6 +256,8 @@ def main() -> None:
             cache=args.cache,
             rule_off=args.rule_off,
             detect=args.detect,
+            alphas=args.alphas,
+            with_english=args.with_english,
         )
     )
     if rows is None:

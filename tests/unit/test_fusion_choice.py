@@ -11,7 +11,7 @@ CONFIGURED = FusionParams(alpha_max=0.9, alpha_min=0.2)
 KEYWORD_LED = FusionParams(alpha_max=0.2, alpha_min=0.2)
 # Documents per language.
 EN, FR = {"en": 10}, {"fr": 10}
-EN_DE, EN_FR = {"en": 10, "de": 10}, {"en": 10, "fr": 10}
+EN_DE, EN_FR, EN_ES = {"en": 10, "de": 10}, {"en": 10, "fr": 10}, {"en": 10, "es": 10}
 
 
 def test_english_only_model_leans_on_keywords_for_cjk_queries() -> None:
@@ -25,6 +25,13 @@ def test_english_only_model_leans_on_keywords_for_other_languages() -> None:
     # The query's detected language, among those of the user's documents.
     got = fusion_for("Sicherung der Datenbank erstellen", MINILM, CONFIGURED, documents=EN_DE)
     assert got == KEYWORD_LED
+    # Under the detector's confidence floor (where it answers English), its likeliest guess
+    # among the user's languages: these are NAME lines of the German and Spanish sets.
+    for query, documents in (
+        ("Information zu Netzwerknamen", EN_DE),
+        ("informa de un fallo en bash", EN_ES),
+    ):
+        assert fusion_for(query, MINILM, CONFIGURED, documents=documents) == KEYWORD_LED, query
     # Too short to detect: the language of the user's documents, or any of them.
     assert fusion_for("ls", MINILM, CONFIGURED, documents=FR) == KEYWORD_LED
     assert fusion_for("ls", MINILM, CONFIGURED, documents=FR | {"es": 5}) == KEYWORD_LED
@@ -40,6 +47,12 @@ def test_other_queries_keep_the_configured_fusion() -> None:
     assert fusion_for("ls", MINILM, CONFIGURED, documents=EN) == CONFIGURED
     got = fusion_for("how to back up the database", MINILM, CONFIGURED, documents=EN_DE)
     assert got == CONFIGURED
+    # An unsure English query whose guesses name German after English (man page NAME lines).
+    for query in (
+        "overview of Linux capabilities",
+        "Encode/decode data and print to standard output",
+    ):
+        assert fusion_for(query, MINILM, CONFIGURED, documents=EN_DE) == CONFIGURED, query
     # A query the detector reads as none of the user's languages may be in any of them (an
     # English Debian synopsis came out as a language no analyzer knows).
     kadmind = "MIT Kerberos master server (kadmind)"

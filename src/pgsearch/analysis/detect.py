@@ -109,6 +109,15 @@ def likely_language(text: str) -> str | None:
     return found.guesses[0] if found.guesses else None
 
 
+def detect_among(text: str, languages: Collection[str]) -> str | None:
+    """The one of `languages` that `text` is in: the detector's answer, or below its floor the
+    first of its guesses among them, as a batch's unsure documents settle (None: neither)."""
+    found = _detect(text)
+    if found.certain:
+        return found.language if found.language in languages else None
+    return next((g for g in found.guesses if g in languages), None)
+
+
 def detect_languages(texts: Sequence[str], *, documents: Mapping[str, int]) -> list[str]:
     """The languages of a batch of a user's texts. An uncertain one takes the first of the
     detector's best guesses that is a main language (MIN_SHARE) of the user's `documents`

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pgsearch.analysis.detect import detect_language, likely_language
+from pgsearch.analysis.detect import detect_among, likely_language
 from pgsearch.analysis.languages import (
     DEFAULT_LANGUAGE,
     Analyzer,
@@ -61,10 +61,13 @@ def query_languages(
     """The languages `query` may be in, for hybrid search's fusion (services.search.fusion_for).
 
     The request's; else its script's (CJK); else the user's language and those that make up a
-    real part of the user's documents (MIN_SHARE), narrowed to the query's detected language
-    when that is one of them. A few words are too few for the detector on its own (it took a
-    quarter of the Spanish set's queries for English, and an English Debian synopsis for a
-    language no analyzer knows: README, Languages), so it only chooses among those.
+    real part of the user's documents (MIN_SHARE), narrowed to the query's language when the
+    detector names one of them, surely or, below its floor, as its likeliest guess among them.
+    A few words are too few for the detector on its own (it took a quarter of the Spanish set's
+    queries for English, and an English Debian synopsis for a language no analyzer knows:
+    README, Languages), so it only chooses among those. Unsure is not English: below the floor
+    the detector answers English, which had a Spanish query in a Spanish and English collection
+    read as English.
     """
     if requested is not None:
         return frozenset({requested})
@@ -73,8 +76,8 @@ def query_languages(
         return frozenset(script)
     main = main_languages(documents, user_language)
     if len(main) > 1:
-        detected = detect_language(query)
-        if detected in main:
+        detected = detect_among(query, main)
+        if detected is not None:
             return frozenset({detected})
     return frozenset(main)
 
