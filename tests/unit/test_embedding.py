@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -303,3 +304,25 @@ def test_unknown_model_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     message = validation_message(excinfo.value)
     assert message.startswith("embedding_model:")
     assert all(f"'{name}'" in message for name in EMBEDDER_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("operator", "spin"), [(None, "0"), ("PASSIVE", "0"), ("ACTIVE", "30000000000")]
+)
+def test_e5_threads_sleep_while_they_wait(operator: str | None, spin: str) -> None:
+    # A fresh interpreter: the engine's libgomp reads its settings once, when it loads, and
+    # prints them on stderr with OMP_DISPLAY_ENV (unset, it spins 300,000 turns before it
+    # sleeps). The process's environment is left as it was.
+    code = (
+        "import os\n"
+        "from pgsearch.embedding.e5 import E5SmallEmbedder\n"
+        "E5SmallEmbedder(num_threads=1).embed(['x'])\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env |= {"OMP_DISPLAY_ENV": "VERBOSE"} | ({"OMP_WAIT_POLICY": operator} if operator else {})
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert f"GOMP_SPINCOUNT = '{spin}'" in done.stderr
+    assert done.stdout.strip() == str(operator)

