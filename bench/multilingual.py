@@ -20,9 +20,9 @@ hybrid search (services.search.fusion_for), to measure what the rule changes.
 detected, as for a client that does not say: the user's collection is then mixed (man pages
 detected as English among German ones, ...), and hybrid queries go by their detected language.
 
-`--alphas 0.1 0.3` also runs hybrid with the fusion fixed at each α (FusionParams(α, α)): for
-a language the model does not know that is the keyword-led α (`PGSEARCH_HYBRID_ALPHA_MIN`),
-for English the whole fusion; to choose α across languages with one ingest.
+`--alphas 0.1 0.3 0.4:0.1` also runs hybrid with each fusion: α fixed (FusionParams(α, α)), or
+`max:min` (FusionParams(max, min)); for a language the model does not know only the keyword-led
+α (`min`) counts, for English the whole fusion; to choose α across languages with one ingest.
 
 `--with-english` stores the English set beside each other language's, for one user: a
 collection in two languages, where hybrid fusion goes by each query's detected language; rows
@@ -123,7 +123,7 @@ def run(
     cache: bool = False,
     rule_off: bool = False,
     detect: bool = False,
-    alphas: Sequence[float] = (),
+    alphas: Sequence[str] = (),
     with_english: bool = False,
 ) -> list[dict[str, Any]]:
     """Ingest each language for its own user and score every mode; one row per language and
@@ -166,9 +166,10 @@ def run(
                         s = evaluate(session, uid, queries, embedder, mode=mode)
                         row[mode] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
                     for alpha in alphas:
-                        fixed = FusionParams(alpha_max=alpha, alpha_min=alpha)
-                        s = evaluate(session, uid, queries, embedder, mode="hybrid", fusion=fixed)
-                        row[f"hybrid@{alpha:g}"] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
+                        high, _, low = alpha.partition(":")
+                        fusion = FusionParams(alpha_max=float(high), alpha_min=float(low or high))
+                        s = evaluate(session, uid, queries, embedder, mode="hybrid", fusion=fusion)
+                        row[f"hybrid@{alpha}"] = {"r1": s.r1, "r5": s.r5, "mrr10": s.mrr10}
                     row["peak_rss_mb"] = peak_rss_mb()
                     rows.append(row)
                     _print_row(row)
@@ -241,7 +242,7 @@ def main() -> None:
         "--with-english", action="store_true", help="each language's user also has the en set"
     )
     parser.add_argument(
-        "--alphas", type=float, nargs="*", default=[], help="hybrid also at each fixed α"
+        "--alphas", nargs="*", default=[], help="hybrid also with each α or max:min"
     )
     args = parser.parse_args()
     header = " | ".join(f"{m:<8} R@1   R@5   MRR" for m in MODES)

@@ -305,6 +305,24 @@ def test_highlight_uses_the_documents_language(client: TestClient) -> None:
     )
 
 
+def test_highlight_marks_a_compound_found_by_its_parts(client: TestClient) -> None:
+    uid = make_user(client)
+    text = "Die Kernelbefehlszeile wird beim Start gelesen."
+    post(client, uid, {"de": text}, language="de")
+    marked = f"Die {START}Kernelbefehlszeile{STOP} wird beim Start gelesen"
+    for query in ("Befehlszeile", "Kernel-Befehlszeile", "Kernelbefehlszeile"):
+        for mode in ("keyword", "semantic"):
+            body = {"query": query, "mode": mode, "highlight": True}
+            r = client.post(f"/users/{uid}/search", json=body)
+            assert r.status_code == 200, r.text
+            assert r.json()["results"][0]["highlight"] == marked, (query, mode)
+    # A part alone marks only the compounds that hold it, not other words.
+    body = {"query": "Zeile", "mode": "keyword", "highlight": True}
+    assert client.post(f"/users/{uid}/search", json=body).json()["results"][0]["highlight"] == (
+        marked
+    )
+
+
 def test_reanalyze_re_makes_the_lexemes_of_older_chunks(client: TestClient) -> None:
     uid = make_user(client)
     german = {

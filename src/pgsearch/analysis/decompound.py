@@ -70,6 +70,12 @@ def _with_parts(token: re.Match[str]) -> str:
     return " ".join([token[0], *found]) if found else token[0]
 
 
+def compounds(text: str) -> dict[str, tuple[str, ...]]:
+    """The compounds of `text` (lowercase), each with its parts."""
+    found = {word: parts(word) for word in set(_LONG_LETTERS.findall(text))}
+    return {word: split for word, split in found.items() if split}
+
+
 def decompound(text: str) -> str:
     """`text` (lowercase) with the parts of each compound after the token holding it."""
     return _TOKEN.sub(_with_parts, text)

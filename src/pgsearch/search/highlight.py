@@ -44,12 +44,26 @@ def _quoted(lexeme: Any) -> Any:
     return literal("'") + escaped + literal("'")
 
 
+def _any_word(config: Any, text: Any) -> Any:
+    """The lexemes of `text` under `config`, OR-ed, as a tsquery."""
+    lexemes = func.unnest(func.tsvector_to_array(func.to_tsvector(config, text)))
+    words = lexemes.table_valued("lexeme").render_derived()
+    return (
+        select(cast(func.coalesce(func.string_agg(_quoted(words.c.lexeme), " | "), ""), TSQUERY))
+        .select_from(words)
+        .scalar_subquery()
+    )
+
+
 @cache
 def headline_statement() -> Select[Any]:
     """`(document_id, highlight)` for the chunks `(document_ids[i], chunk_indexes[i])`.
 
     The query's words are analysed as keyword search analyses them and OR-ed (BM25 matches any
-    of them); a query of stop words only marks nothing.
+    of them); a query of stop words only marks nothing. In a language whose compounds are
+    split (German), the query is `split_query` (with its compounds' parts), and a compound of
+    the text (`compound_words`, each with its `compound_parts`) whose parts the query holds is
+    marked too: keyword search found the page by them, and `ts_headline` sees whole words only.
     """
     # The document's own configuration (its stemmer and stop words), for the query's words as
     # for the text: ts_headline re-parses raw text, which CJK segmentation does not reach (see
@@ -62,14 +76,31 @@ def headline_statement() -> Select[Any]:
         ),
         REGCONFIG,
     )
-    query = func.to_tsvector(config, bindparam("query", type_=Text))
-    lexemes = func.unnest(func.tsvector_to_array(query))
-    words = lexemes.table_valued("lexeme").render_derived()
-    any_word = (
-        select(cast(func.coalesce(func.string_agg(_quoted(words.c.lexeme), " | "), ""), TSQUERY))
-        .select_from(words)
+    split = bindparam("split_query", type_=Text)
+    compounds = (
+        func.unnest(
+            bindparam("compound_words", type_=ARRAY(Text)),
+            bindparam("compound_parts", type_=ARRAY(Text)),
+        )
+        .table_valued("word", "parts")
+        .render_derived()
+    )
+    found = (
+        select(func.string_agg(compounds.c.word, " "))
+        .select_from(compounds)
+        .where(func.to_tsvector(config, compounds.c.parts).op("@@")(_any_word(config, split)))
         .scalar_subquery()
     )
+    query = case(
+        {
+            code: split + " " + func.coalesce(found, "")
+            for code, a in ANALYZERS.items()
+            if a.segmenter == "german"
+        },
+        value=Document.language,
+        else_=bindparam("query", type_=Text),
+    )
+    any_word = _any_word(config, query)
     wanted = (
         func.unnest(
             bindparam("document_ids", type_=ARRAY(BigInteger)),

@@ -193,7 +193,9 @@ def _steps(
     if not hits and not (yield _USER_EXISTS, {"user_id": user_id}):
         raise UserNotFound(user_id)
     if hits and request.highlight and request.query is not None:
-        rows = yield highlight_step(hits, user_id=user_id, query=request.query)
+        if mode == "semantic":
+            languages = yield from user_facts.languages(user_id)
+        rows = yield highlight_step(hits, user_id=user_id, query=request.query, languages=languages)
         add_highlights(hits, rows)
     return SearchResponse(results=hits, mode=mode, model=model)
 
