@@ -1,7 +1,7 @@
 """Language analysis: detection on short texts, CJK segmenters against bigrams, ingest speed.
 
     uv run python -m bench.languages                  # all three parts
-    uv run python -m bench.languages --part detect    # or: segment, ingest
+    uv run python -m bench.languages --part detect    # or: segment, ingest, embed
 
 - `detect`: accuracy of `detect_language` on snippets of 20, 40 and 60 characters of the
   multilingual sets (200 per language and length, a fixed seed), and its cost per call.
@@ -12,6 +12,11 @@
 - `ingest`: chunks/s of storing chunks (client vectors, no embedding) through the service's
   path for each language's analyzer, against today's English path: a COPY whose `tsv` the
   database makes with `to_tsvector('english', text)`; both in one run, each repeated.
+- `embed`: CPU time per chunk of the built-in models on German chunks (`--lang`), MiniLM as the
+  baseline of the same run and e5 in its settings (threads, OpenMP waiting, batch size), each
+  in a fresh interpreter (the engine's OpenMP reads its settings once), alternated and
+  repeated; with wall-clock chunks/s and peak RSS. CPU time, because on a shared machine the
+  wall clock measures the other work: a process given a third of a core runs 3x slower.
 """
 
 from __future__ import annotations
@@ -233,19 +238,83 @@ def bench_ingest(n_chunks: int, repeats: int) -> None:
             )
 
 
+# (label, model, environment, threads, batch size). e5's OpenMP threads sleep while they wait
+# (as the embedder sets it); GOMP_SPINCOUNT brings back libgomp's own default, 300,000 turns of
+# spinning first, which the embedder ran with before.
+EMBED_VARIANTS: tuple[tuple[str, str, dict[str, str], int, int], ...] = (
+    ("minilm", "minilm", {}, 2, 32),
+    ("e5, 2 threads, spinning", "e5-multilingual", {"GOMP_SPINCOUNT": "300000"}, 2, 32),
+    ("e5, 2 threads (default)", "e5-multilingual", {}, 2, 32),
+    ("e5, 1 thread", "e5-multilingual", {}, 1, 32),
+    ("e5, 2 threads, batch 8", "e5-multilingual", {}, 2, 8),
+)
+_EMBED_ONE = """
+import json, resource, sys, time
+from pgsearch.embedding import E5SmallEmbedder, MiniLMEmbedder
+from pgsearch.evaluation import multilingual
+from pgsearch.ingest.chunking import chunk_text
+model, lang, n, threads, batch = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+texts = [c for d in multilingual.load(lang).docs for c in chunk_text(d.text)][:n]
+factory = MiniLMEmbedder if model == "minilm" else E5SmallEmbedder
+embedder = factory(batch_size=batch, num_threads=threads)
+embedder.embed(["warm up"])
+cpu, wall = time.process_time(), time.perf_counter()
+embedder.embed(texts)
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cpu_ms": 1000 * cpu / n, "per_s": n / wall, "rss_mb": rss}))
+"""
+
+
+def bench_embed(lang: str, n_chunks: int, repeats: int) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    print(f"embedding {n_chunks} {lang} chunks, {repeats} rounds of every variant")
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in EMBED_VARIANTS}
+    for _ in range(repeats):
+        for label, model, env, threads, batch in EMBED_VARIANTS:
+            omp = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+            base = {k: v for k, v in os.environ.items() if k not in omp}
+            args = [model, lang, str(n_chunks), str(threads), str(batch)]
+            done = subprocess.run(
+                [sys.executable, "-c", _EMBED_ONE, *args],
+                env=base | env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[label].append(json.loads(done.stdout))
+    baseline = statistics.median(r["cpu_ms"] for r in runs["minilm"])
+    for label, rows in runs.items():
+        cpu = sorted(r["cpu_ms"] for r in rows)
+        rate = sorted(r["per_s"] for r in rows)
+        print(
+            f"{label:28s} CPU {statistics.median(cpu):6.0f} ms/chunk ({cpu[0]:.0f}–{cpu[-1]:.0f})"
+            f" = {statistics.median(cpu) / baseline:4.1f}x minilm   wall {rate[0]:.1f}–"
+            f"{rate[-1]:.1f} chunks/s   peak RSS {max(r['rss_mb'] for r in rows):.0f} MB"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("detect", "segment", "ingest"), action="append")
+    parser.add_argument("--part", choices=("detect", "segment", "ingest", "embed"), action="append")
     parser.add_argument("--chunks", type=int, default=1000, help="chunks per language (ingest)")
+    parser.add_argument("--embed-chunks", type=int, default=64, help="chunks per run (embed)")
+    parser.add_argument("--lang", choices=multilingual.LANGUAGES, default="de", help="(embed)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    parts = args.part or ["detect", "segment", "ingest"]
+    parts = args.part or ["detect", "segment", "ingest", "embed"]
     if "detect" in parts:
         bench_detect()
     if "segment" in parts:
         bench_segment()
     if "ingest" in parts:
         bench_ingest(args.chunks, args.repeats)
+    if "embed" in parts:
+        bench_embed(args.lang, args.embed_chunks, args.repeats)
 
 
 if __name__ == "__main__":
