@@ -36,12 +36,58 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuse a test under unit/ that asks for the database (directly or through a fixture)."""
+    """Refuse a test under unit/ that asks for the database (directly or through a fixture), and
+    keep the tests that share an expensive fixture on one xdist worker."""
     unit = Path(__file__).parent / "unit"
     for item in items:
         if item.path.is_relative_to(unit) and "pg_config" in getattr(item, "fixturenames", ()):
             raise pytest.UsageError(f"{item.nodeid} uses the database: move it to tests/db/")
+    for item, group in _shared_fixture_groups(items).items():
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+# Session fixtures every xdist worker makes for itself (each worker has its own database).
+PER_WORKER = {"pg_config"}
+
+
+def _shared_fixture_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
+    """A group name for each test that shares one of our module- or session-scoped fixtures (a
+    server, a browser) with other tests; tests linked through any such fixture share a group.
+
+    `--dist loadgroup` runs a group on one worker, so the fixture is made once, not per worker;
+    the other tests go to whichever worker is free.
+    """
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keys: dict[pytest.Item, list[str]] = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        module = item.nodeid.split("::")[0].removeprefix("tests/").removesuffix(".py")
+        for name in item.fixturenames:
+            defs = info.name2fixturedefs.get(name)
+            # Ours only: a plugin's session fixtures (pytest-asyncio's loop policy) are cheap.
+            if not defs or not defs[-1].baseid.startswith("tests") or name in PER_WORKER:
+                continue
+            scope = defs[-1].scope
+            if scope == "session":
+                keys.setdefault(item, []).append(name)
+            elif scope == "package":
+                keys.setdefault(item, []).append(defs[-1].baseid)
+            elif scope in ("module", "class"):
+                keys.setdefault(item, []).append(module)
+    for item_keys in keys.values():
+        for key in item_keys[1:]:
+            parent[root(key)] = root(item_keys[0])
+    return {item: root(item_keys[0]) for item, item_keys in keys.items()}
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +95,12 @@ def pg_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseConf
     """Start an embedded PostgreSQL in a temp dir; migrate it; stop it at the end."""
     data_dir = tmp_path_factory.mktemp("pgsearch-data")
     with temporary_database(data_dir, DB_NAME="pgsearch_test") as config:
+        # A throwaway cluster need not survive a power cut: commits (each test's TRUNCATE
+        # included) then skip the flush to disk, which on a shared disk took most of their time.
+        with db.get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(text(f"ALTER SYSTEM SET {setting} = off"))
+            conn.execute(text("SELECT pg_reload_conf()"))
         yield config
     assert not get_embedded(config).is_running(), "the embedded server outlived the test session"
 
