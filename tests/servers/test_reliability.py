@@ -97,7 +97,11 @@ def test_acknowledged_writes_survive_sigkill(
             stop = threading.Event()
 
             def killer() -> None:
-                time.sleep(1.0)
+                # Kill once some writes are acknowledged, while more are in flight: counted, not
+                # timed (on a busy machine the first second held only three writes).
+                deadline = time.monotonic() + 120
+                while len(acknowledged) < 10 and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 tcp_pg.kill()
                 stop.set()
 
