@@ -79,7 +79,7 @@ def _shared_fixture_groups(items: list[pytest.Item]) -> dict[pytest.Item, str]:
         if info is None:
             continue
         module = item.nodeid.split("::")[0].removeprefix("tests/").removesuffix(".py")
-        for name in item.fixturenames:
+        for name in info.names_closure:
             defs = info.name2fixturedefs.get(name)
             # Ours only: a plugin's session fixtures (pytest-asyncio's loop policy) are cheap.
             if not defs or not defs[-1].baseid.startswith("tests") or name in PER_WORKER:
