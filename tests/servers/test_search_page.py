@@ -284,7 +284,16 @@ def test_admin_picks_a_user_and_searches_with_highlights(
     screenshot(browser, "results")
     # The choice of user outlives a reload.
     browser.refresh()
-    picker = wait_for(browser, lambda d: visible(d, "user"), "the user picker")
+    # The picker shows before its options arrive: wait for them (one of them selected).
+    picker = wait_for(
+        browser,
+        lambda d: (
+            visible(d, "user")
+            if Select(d.find_element(By.ID, "user")).all_selected_options
+            else None
+        ),
+        "the user picker and its users",
+    )
     assert Select(picker).first_selected_option.get_attribute("value") == str(server.alice)
 
 
