@@ -43,7 +43,7 @@ from bm25s.tokenization import Tokenized
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import column, func, select, table
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
@@ -63,11 +63,11 @@ from pgsearch import db
 from pgsearch.analysis.query import query_analyzers
 from pgsearch.embedding import Embedder, get_embedder
 from pgsearch.models import HNSW_INDEX, Document, User
-from pgsearch.native import EXTENSION
 from pgsearch.schemas import DocumentCreate, SearchMode, SearchRequest
 from pgsearch.search import query as search_query
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import search as search_service
+from pgsearch.services import user_facts
 from pgsearch.services.documents import store_documents
 from pgsearch.services.index import check_model
 
@@ -410,15 +410,9 @@ def caller(
 
 
 def native_installed() -> bool:
-    """Whether the database has pgsearch's C extension (pgsearch.native)."""
+    """Whether searches would use pgsearch's C extension here (the service's own check)."""
     with db.get_engine().connect() as conn:
-        return bool(
-            conn.scalar(
-                select(func.count())
-                .select_from(table("pg_extension"))
-                .where(column("extname") == EXTENSION)
-            )
-        )
+        return bool(conn.scalar(user_facts.NATIVE))
 
 
 def first_statement_shares(

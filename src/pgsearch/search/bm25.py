@@ -316,20 +316,25 @@ class TopK:
     costly: ColumnElement[bool]
 
 
+def _lexeme_rows() -> Select[Any]:
+    """The query's lexemes (text, a row each, of all its analyses), to pick them out of a
+    chunk's `tsv`."""
+    analysed = _analysed()
+    lexeme = (
+        func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme").render_derived()
+    )
+    return select(lexeme.c.lexeme).select_from(analysed).join(lexeme, true())
+
+
 def _query_lexemes() -> CTE:
-    """The query's lexemes (text, one array), to pick them out of a chunk's `tsv`.
+    """The query's lexemes in one array, for the SQL form's exact score.
 
     A CTE joined in, not a subquery in the call: PostgreSQL inlines `bm25_terms` only when
     its argument holds no subquery.
     """
-    analysed = _analysed()
-    lexemes = (
-        func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme").render_derived()
-    )
+    lexemes = _lexeme_rows().subquery()
     return (
         select(func.array_agg(lexemes.c.lexeme).label("lexemes"))
-        .select_from(analysed)
-        .join(lexemes, true())
         .cte("bm25_lexemes")
         .prefix_with("MATERIALIZED")
     )
@@ -339,13 +344,7 @@ def _query_weights(terms: CTE) -> CTE:
     """The query's lexemes that are terms of the user's, with each one's `wa` (aligned arrays:
     one aggregate pass fills both in the same order), and the length norms: `bm25_score`'s
     arguments."""
-    analysed = _analysed()
-    lexeme = (
-        func.unnest(func.tsvector_to_array(analysed.c.tsv)).table_valued("lexeme").render_derived()
-    )
-    distinct = (
-        select(lexeme.c.lexeme).select_from(analysed).join(lexeme, true()).distinct().subquery()
-    )
+    distinct = _lexeme_rows().distinct().subquery()
     return (
         select(
             func.array_agg(distinct.c.lexeme).label("lexemes"),

@@ -107,7 +107,7 @@ _available = table(
     column("installed_version"),
     column("default_version"),
 )
-_NATIVE = select(
+NATIVE = select(
     exists().where(
         _available.c.name == literal(EXTENSION),
         _available.c.installed_version == _available.c.default_version,
@@ -120,7 +120,7 @@ def native() -> Generator[Step, Sequence[Any], bool]:
     known = _native.get(0)
     if known is not None:
         return known
-    rows = yield _NATIVE, {}
+    rows = yield NATIVE, {}
     found = bool(rows[0][0])
     _native.put(0, found)
     return found
