@@ -61,7 +61,7 @@ def test_extension_is_built_and_enabled(client: TestClient) -> None:
         version = conn.scalar(
             text("SELECT extversion FROM pg_extension WHERE extname = :name"), {"name": EXTENSION}
         )
-    assert version == "1.0"
+    assert version == "1.1"
 
 
 @pytest.mark.parametrize(
@@ -90,8 +90,8 @@ def test_native_and_sql_forms_give_the_same_results(client: TestClient, params: 
                     native = search(session, uid, query, mode, replace(params, native=True))
                 with executed_statements() as plain_sql:
                     plain = search(session, uid, query, mode, replace(params, native=False))
-                assert any("bm25_top_bounds" in sql for sql, _ in native_sql)
-                assert not any("bm25_top_bounds" in sql for sql, _ in plain_sql)
+                assert any("bm25_top_k" in sql for sql, _ in native_sql)
+                assert not any("bm25_top_k" in sql for sql, _ in plain_sql)
                 assert native, (query, mode)
                 assert_same_ranking(native, plain)
 
@@ -137,7 +137,7 @@ def test_search_without_the_extension_runs_the_sql_form(client: TestClient) -> N
             found = search(session, uid, "w2 w40", "keyword", Bm25Params())
         session.rollback()
     user_facts.forget()
-    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    assert not any("bm25_top_k" in sql for sql, _ in statements)
     assert_same_ranking(found, expected)
 
 
@@ -286,7 +286,7 @@ def test_search_runs_the_sql_form_when_the_server_lost_the_extension(client: Tes
         aside.rename(control)
         user_facts.forget()
     assert found
-    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    assert not any("bm25_top_k" in sql for sql, _ in statements)
 
 
 def test_top_bounds_takes_serializable_reads_locks(client: TestClient) -> None:
@@ -391,7 +391,7 @@ def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClie
     (the functions' signatures may have changed)."""
     engine = db.get_engine()
     stale = text("UPDATE pg_extension SET extversion = '0.9' WHERE extname = :name")
-    current = text("UPDATE pg_extension SET extversion = '1.0' WHERE extname = :name")
+    current = text("UPDATE pg_extension SET extversion = '1.1' WHERE extname = :name")
     uid = make_user(client)
     with db.get_sessionmaker()() as session:
         session.execute(stale, {"name": EXTENSION})  # undone by the rollback
@@ -400,7 +400,7 @@ def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClie
             search(session, uid, "w2 w40", "keyword", Bm25Params())
         session.rollback()
     user_facts.forget()
-    assert not any("bm25_top_bounds" in sql for sql, _ in statements)
+    assert not any("bm25_top_k" in sql for sql, _ in statements)
     with engine.begin() as conn:
         conn.execute(stale, {"name": EXTENSION})
     try:
@@ -410,3 +410,97 @@ def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClie
             conn.execute(current, {"name": EXTENSION})
     # No update script from the made-up 0.9: the update was attempted and said so.
     assert "update path" in message, message
+
+
+TOP_K = (
+    "SELECT d.external_id, t.score FROM bm25_top_k('ix_bm25_postings_impact', :uid,"
+    " ARRAY[hashtextextended('zebra', 0)], '{1}', '{100}', 100, :key, '{zebra}', '{2.2}', 0.3,"
+    " 0.01, :k, :drift) t JOIN documents d ON d.id = t.document_id"
+)
+
+
+def zebra_user(client: TestClient) -> int:
+    """Documents z0..z5: "zebra" once among more and more filler words, so that z0 scores
+    highest, then z1, and so on."""
+    uid = make_user(client)
+    docs = {f"z{i}": "zebra" + " filler" * i for i in range(6)}
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    return uid
+
+
+def test_top_k_scores_by_bound_and_stops_where_none_can_reach_the_top_k(
+    client: TestClient,
+) -> None:
+    uid = zebra_user(client)
+    args = {"uid": uid, "key": "pk_chunks", "k": 2}
+    with db.get_sessionmaker()() as session:
+        every = session.execute(text(TOP_K), {**args, "drift": None}).all()
+        # Every chunk read, scored as bm25_score scores it, highest bound (= score) first.
+        assert [n for n, _ in every] == [f"z{i}" for i in range(6)]
+        expected = session.scalars(
+            text(
+                "SELECT bm25_score(c.tsv, '{zebra}', '{2.2}', 0.3, 0.01, p.length)"
+                " FROM chunks c JOIN bm25_postings p ON p.chunk_id = c.id"
+                " JOIN documents d ON d.id = c.document_id"
+                " WHERE c.user_id = :uid AND p.term = hashtextextended('zebra', 0)"
+                " ORDER BY d.external_id"
+            ),
+            {"uid": uid},
+        ).all()
+        assert [s for _, s in every] == pytest.approx(expected, rel=1e-12)
+        # With a drift, the third chunk's bound is below the second document's score: no more.
+        pruned = session.execute(text(TOP_K), {**args, "drift": 1.0}).all()
+        assert [n for n, _ in pruned] == ["z0", "z1"]
+        # A large drift lets no bound fall below it.
+        assert len(session.execute(text(TOP_K), {**args, "drift": 1e6}).all()) == 6
+        # What this transaction deleted is not scored.
+        session.execute(text("DELETE FROM documents WHERE external_id = 'z0'"))
+        after = session.execute(text(TOP_K), {**args, "drift": 1.0}).all()
+        assert [n for n, _ in after] == ["z1", "z2"]
+        session.rollback()
+
+
+def test_top_k_refuses_a_key_of_another_shape(client: TestClient) -> None:
+    uid = zebra_user(client)
+    with db.get_engine().connect() as conn:
+        for key, message in (
+            ("ix_chunks_user_id", "unique index on one bigint column"),
+            ("pk_documents", "document_id and a tsvector tsv"),
+            ("ix_bm25_postings_impact", "document_id and a tsvector tsv"),
+        ):
+            with pytest.raises(Exception, match=message):
+                with conn.begin_nested() if conn.in_transaction() else conn.begin():
+                    conn.execute(text(TOP_K), {"uid": uid, "key": key, "k": 2, "drift": None})
+        with pytest.raises(Exception, match="k must be positive"):
+            with conn.begin_nested() if conn.in_transaction() else conn.begin():
+                conn.execute(text(TOP_K), {"uid": uid, "key": "pk_chunks", "k": 0, "drift": None})
+
+
+def test_init_db_updates_an_extension_of_the_previous_version(client: TestClient) -> None:
+    """A database made by pgsearch with pgsearch_bm25 1.0 (no bm25_top_k) gets 1.1's function
+    from the update script, and keyword search uses it."""
+    engine = db.get_engine()
+    signature = (
+        "bm25_top_k(regclass, integer, bigint[], double precision[], integer[], integer,"
+        " regclass, text[], double precision[], double precision, double precision, integer,"
+        " double precision)"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER EXTENSION {EXTENSION} DROP FUNCTION {signature}"))
+        conn.execute(text(f"DROP FUNCTION {signature}"))
+        conn.execute(
+            text("UPDATE pg_extension SET extversion = '1.0' WHERE extname = :name"),
+            {"name": EXTENSION},
+        )
+    user_facts.forget()
+    message = db._enable_native(engine)
+    assert message.startswith("✓"), message
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": signature})
+    uid = zebra_user(client)
+    with db.get_read_sessionmaker()() as session, executed_statements() as statements:
+        found = search(session, uid, "zebra", "keyword", Bm25Params(), k=2)
+    user_facts.forget()
+    assert [n for n, _ in found] == ["z0", "z1"]
+    assert any("bm25_top_k" in sql for sql, _ in statements)

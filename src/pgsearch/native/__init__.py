@@ -26,7 +26,11 @@ EXTENSION = "pgsearch_bm25"
 _HERE = Path(__file__).parent
 _SOURCE = _HERE / f"{EXTENSION}.c"
 # Files of the extension's folder: its control file and its install script.
-_SHARED = (_HERE / f"{EXTENSION}.control", _HERE / f"{EXTENSION}--1.0.sql")
+_SHARED = (
+    _HERE / f"{EXTENSION}.control",
+    _HERE / f"{EXTENSION}--1.1.sql",
+    _HERE / f"{EXTENSION}--1.0--1.1.sql",
+)
 # PostgreSQL's own build flags that change the meaning of C code (not its warnings, which
 # depend on the compiler it was built with).
 _CFLAGS = (

@@ -127,85 +127,63 @@ bound_desc(const void *a, const void *b)
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
 }
 
-PG_FUNCTION_INFO_V1(bm25_top_bounds);
-
-/*
- * bm25_top_bounds(postings_index regclass, user_id int, terms bigint[], weights float8[],
- *                 depths int[], n int)
- *   RETURNS TABLE (chunk_id bigint, bound float8, length int, unseen float8)
- *
- * The n chunks of the highest bound, highest first; every row carries `unseen`.
- */
-Datum
-bm25_top_bounds(PG_FUNCTION_ARGS)
+/* A query's terms as bm25_top_bounds and bm25_top_k take them: three aligned arrays. */
+typedef struct QueryTerms
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			index_oid;
-	int32		user_id;
-	ArrayType  *terms_array;
-	ArrayType  *weights_array;
-	ArrayType  *depths_array;
-	int32		n;
 	Datum	   *terms;
 	Datum	   *weights;
 	Datum	   *depths;
+	int			count;
+} QueryTerms;
+
+/*
+ * The terms, weights and depths arguments at `arg`, `arg` + 1 and `arg` + 2. False when one is
+ * NULL (array_agg of no terms): nothing to read.
+ */
+static bool
+query_terms(FunctionCallInfo fcinfo, int arg, QueryTerms *qt)
+{
 	bool	   *nulls;
-	int			nterms,
-				nweights,
+	int			nweights,
 				ndepths;
-	Relation	index;
-	Relation	heap;
-	Oid			heap_oid;
-	AttrNumber	user_attno,
-				term_attno,
-				impact_attno,
-				chunk_attno,
-				length_attno;
-	TupleTableSlot *slot;
-	Snapshot	snapshot;
-	Buffer		vmbuffer = InvalidBuffer;
-	chunkhash_hash *chunks;
-	double		unseen = 0.0;
-	Posting    *read = NULL;
-	int			read_size = 0;
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("postings index not found")));
-	/* No user or no query terms (array_agg of none is NULL): nothing to read. */
-	for (int i = 1; i < 6; i++)
+	for (int i = arg; i < arg + 3; i++)
 		if (PG_ARGISNULL(i))
-			return (Datum) 0;
-	index_oid = PG_GETARG_OID(0);
-	user_id = PG_GETARG_INT32(1);
-	terms_array = PG_GETARG_ARRAYTYPE_P(2);
-	weights_array = PG_GETARG_ARRAYTYPE_P(3);
-	depths_array = PG_GETARG_ARRAYTYPE_P(4);
-	n = PG_GETARG_INT32(5);
-
-	deconstruct_array(terms_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &terms, &nulls, &nterms);
-	for (int i = 0; i < nterms; i++)
+			return false;
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &qt->terms, &nulls, &qt->count);
+	for (int i = 0; i < qt->count; i++)
 		if (nulls[i])
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("terms must not hold NULL")));
-	deconstruct_array_builtin(weights_array, FLOAT8OID, &weights, &nulls, &nweights);
+	deconstruct_array_builtin(PG_GETARG_ARRAYTYPE_P(arg + 1), FLOAT8OID, &qt->weights, &nulls,
+							  &nweights);
 	for (int i = 0; i < nweights; i++)
 		if (nulls[i])
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("weights must not hold NULL")));
-	deconstruct_array_builtin(depths_array, INT4OID, &depths, &nulls, &ndepths);
+	deconstruct_array_builtin(PG_GETARG_ARRAYTYPE_P(arg + 2), INT4OID, &qt->depths, &nulls,
+							  &ndepths);
 	for (int i = 0; i < ndepths; i++)
 		if (nulls[i])
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("depths must not hold NULL")));
-	if (nweights != nterms || ndepths != nterms)
+	if (nweights != qt->count || ndepths != qt->count)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("terms, weights and depths must have the same length")));
-	if (n <= 0 || nterms == 0)
-		return (Datum) 0;
+	return true;
+}
 
+/*
+ * Open the btree `index_oid` and its heap table for reading below the executor, after the
+ * checks a SELECT would make and those that keep the reading sound.
+ */
+static void
+open_index(Oid index_oid, Relation *heap_out, Relation *index_out)
+{
+	Relation	heap;
+	Relation	index;
 	/* The table before its index, as PostgreSQL locks them: the other order can deadlock. */
-	heap_oid = IndexGetRelation(index_oid, true);
+	Oid			heap_oid = IndexGetRelation(index_oid, true);
+
 	if (!OidIsValid(heap_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -236,7 +214,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a heap table", RelationGetRelationName(heap))));
-	/* An index the planner would not use (being built, partial) misses postings. */
+	/* An index the planner would not use (being built, partial) misses rows. */
 	if (!index->rd_index->indisvalid || !index->rd_index->indisready)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -245,6 +223,51 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("index \"%s\" is partial", RelationGetRelationName(index))));
+	*heap_out = heap;
+	*index_out = index;
+}
+
+/* As an index-only scan: one visible version per entry, as only an MVCC snapshot gives. */
+static Snapshot
+mvcc_snapshot(void)
+{
+	if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgsearch_bm25 needs an MVCC snapshot")));
+	return GetActiveSnapshot();
+}
+
+/*
+ * Read the top postings of each query term from the postings index `index_oid` and bound the
+ * chunks read. Returns how many of the n best bounds are in *best (highest first); *unseen is
+ * what a chunk read for no term can reach. best[i].sum + *unseen is chunk i's bound.
+ */
+static int
+read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBound **best_out,
+			double *unseen_out)
+{
+	Relation	index;
+	Relation	heap;
+	AttrNumber	user_attno,
+				term_attno,
+				impact_attno,
+				chunk_attno,
+				length_attno;
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	Buffer		vmbuffer = InvalidBuffer;
+	chunkhash_hash *chunks;
+	double		unseen = 0.0;
+	Posting    *read = NULL;
+	int			read_size = 0;
+	long		size;
+	int			kept = 0;
+	ChunkBound *best;
+	chunkhash_iterator it;
+	ChunkBound *entry;
+
+	open_index(index_oid, &heap, &index);
 	user_attno = index_attno(index, "user_id", INT4OID);
 	term_attno = index_attno(index, "term", INT8OID);
 	impact_attno = index_attno(index, "impact", FLOAT4OID);
@@ -257,21 +280,15 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("index \"%s\" must start with (user_id, term, impact DESC)",
 						RelationGetRelationName(index))));
-
-	/* As an index-only scan: one visible version per entry, as only an MVCC snapshot gives. */
-	if (!ActiveSnapshotSet() || !IsMVCCSnapshot(GetActiveSnapshot()))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bm25_top_bounds needs an MVCC snapshot")));
-	snapshot = GetActiveSnapshot();
+	snapshot = mvcc_snapshot();
 
 	chunks = chunkhash_create(CurrentMemoryContext, 4096, NULL);
 	slot = table_slot_create(heap, NULL);
 
-	for (int t = 0; t < nterms; t++)
+	for (int t = 0; t < qt->count; t++)
 	{
-		double		w = DatumGetFloat8(weights[t]);
-		int32		depth = DatumGetInt32(depths[t]);
+		double		w = DatumGetFloat8(qt->weights[t]);
+		int32		depth = DatumGetInt32(qt->depths[t]);
 		int			count = 0;
 		bool		more = false;
 		double		cutw = 0.0;
@@ -288,7 +305,7 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		}
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
-		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, terms[t]);
+		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, qt->terms[t]);
 		scan = index_beginscan(heap, index, snapshot, NULL, 2, 0);
 		scan->xs_want_itup = true;
 		index_rescan(scan, keys, 2, NULL, 0);
@@ -340,8 +357,8 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 		for (int i = 0; i < count; i++)
 		{
 			bool		found;
-			ChunkBound *entry = chunkhash_insert(chunks, read[i].chunk_id, &found);
 
+			entry = chunkhash_insert(chunks, read[i].chunk_id, &found);
 			if (!found)
 			{
 				entry->sum = 0.0;
@@ -357,67 +374,383 @@ bm25_top_bounds(PG_FUNCTION_ARGS)
 	table_close(heap, AccessShareLock);
 	index_close(index, AccessShareLock);
 
+	/*
+	 * The n best by a min-heap of n (its root the worst kept): one comparison for most entries,
+	 * where sorting them all cost more than reading their postings at a million chunks.
+	 */
+	size = (long) chunks->members;
+	best = palloc(sizeof(ChunkBound) * Max(Min(size, (long) n), 1));
+	chunkhash_start_iterate(chunks, &it);
+	while ((entry = chunkhash_iterate(chunks, &it)) != NULL)
 	{
-		/*
-		 * The n best by a min-heap of n (its root the worst kept): one comparison for most
-		 * entries, where sorting them all cost more than reading their postings at a million
-		 * chunks.
-		 */
-		long		size = (long) chunks->members;
-		int			kept = 0;
-		ChunkBound *best = palloc(sizeof(ChunkBound) * Max(Min(size, (long) n), 1));
-		chunkhash_iterator it;
-		ChunkBound *entry;
+		int			i;
 
-		chunkhash_start_iterate(chunks, &it);
-		while ((entry = chunkhash_iterate(chunks, &it)) != NULL)
+		if (kept < n)
 		{
-			int			i;
-
-			if (kept < n)
+			/* sift up: a parent is never better than its children */
+			i = kept++;
+			while (i > 0 && bound_desc(&best[(i - 1) / 2], entry) < 0)
 			{
-				/* sift up: a parent is never better than its children */
-				i = kept++;
-				while (i > 0 && bound_desc(&best[(i - 1) / 2], entry) < 0)
-				{
-					best[i] = best[(i - 1) / 2];
-					i = (i - 1) / 2;
-				}
-				best[i] = *entry;
-				continue;
-			}
-			if (bound_desc(entry, &best[0]) >= 0)
-				continue;		/* not better than the worst kept */
-			/* replace the root and sift down */
-			i = 0;
-			for (;;)
-			{
-				int			child = 2 * i + 1;
-
-				if (child >= kept)
-					break;
-				if (child + 1 < kept && bound_desc(&best[child + 1], &best[child]) > 0)
-					child++;
-				if (bound_desc(&best[child], entry) <= 0)
-					break;
-				best[i] = best[child];
-				i = child;
+				best[i] = best[(i - 1) / 2];
+				i = (i - 1) / 2;
 			}
 			best[i] = *entry;
+			continue;
 		}
-		qsort(best, kept, sizeof(ChunkBound), bound_desc);
-		for (int i = 0; i < kept; i++)
+		if (bound_desc(entry, &best[0]) >= 0)
+			continue;			/* not better than the worst kept */
+		/* replace the root and sift down */
+		i = 0;
+		for (;;)
 		{
-			Datum		values[4];
-			bool		isnull[4] = {false, false, false, false};
+			int			child = 2 * i + 1;
 
-			values[0] = Int64GetDatum(best[i].chunk_id);
-			values[1] = Float8GetDatum(best[i].sum + unseen);
-			values[2] = Int32GetDatum(best[i].length);
-			values[3] = Float8GetDatum(unseen);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+			if (child >= kept)
+				break;
+			if (child + 1 < kept && bound_desc(&best[child + 1], &best[child]) > 0)
+				child++;
+			if (bound_desc(&best[child], entry) <= 0)
+				break;
+			best[i] = best[child];
+			i = child;
+		}
+		best[i] = *entry;
+	}
+	qsort(best, kept, sizeof(ChunkBound), bound_desc);
+	*best_out = best;
+	*unseen_out = unseen;
+	return kept;
+}
+
+PG_FUNCTION_INFO_V1(bm25_top_bounds);
+
+/*
+ * bm25_top_bounds(postings_index regclass, user_id int, terms bigint[], weights float8[],
+ *                 depths int[], n int)
+ *   RETURNS TABLE (chunk_id bigint, bound float8, length int, unseen float8)
+ *
+ * The n chunks of the highest bound, highest first; every row carries `unseen`.
+ */
+Datum
+bm25_top_bounds(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	QueryTerms	qt;
+	ChunkBound *best;
+	double		unseen;
+	int			kept;
+	int32		n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("postings index not found")));
+	/* No user or no query terms (array_agg of none is NULL): nothing to read. */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(5) || !query_terms(fcinfo, 2, &qt))
+		return (Datum) 0;
+	n = PG_GETARG_INT32(5);
+	if (n <= 0 || qt.count == 0)
+		return (Datum) 0;
+	kept = read_bounds(PG_GETARG_OID(0), PG_GETARG_INT32(1), &qt, n, &best, &unseen);
+	for (int i = 0; i < kept; i++)
+	{
+		Datum		values[4];
+		bool		isnull[4] = {false, false, false, false};
+
+		values[0] = Int64GetDatum(best[i].chunk_id);
+		values[1] = Float8GetDatum(best[i].sum + unseen);
+		values[2] = Int32GetDatum(best[i].length);
+		values[3] = Float8GetDatum(unseen);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	return (Datum) 0;
+}
+
+/* A query lexeme and its weight, idf * (k1 + 1). */
+typedef struct Lexeme
+{
+	const char *word;
+	int			len;
+	double		weight;
+} Lexeme;
+
+static Lexeme *
+query_lexemes(ArrayType *lexemes_array, ArrayType *weights_array, int *count)
+{
+	Datum	   *lexemes;
+	Datum	   *weights;
+	bool	   *nulls;
+	bool	   *weight_nulls;
+	int			nlexemes,
+				nweights,
+				kept = 0;
+	Lexeme	   *out;
+
+	deconstruct_array_builtin(lexemes_array, TEXTOID, &lexemes, &nulls, &nlexemes);
+	deconstruct_array_builtin(weights_array, FLOAT8OID, &weights, &weight_nulls, &nweights);
+	if (nweights != nlexemes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lexemes and weights must have the same length")));
+	out = palloc(sizeof(Lexeme) * Max(nlexemes, 1));
+	for (int i = 0; i < nlexemes; i++)
+	{
+		text	   *lexeme;
+
+		if (nulls[i] || weight_nulls[i])
+			continue;
+		lexeme = DatumGetTextPP(lexemes[i]);
+		out[kept].word = VARDATA_ANY(lexeme);
+		out[kept].len = VARSIZE_ANY_EXHDR(lexeme);
+		out[kept].weight = DatumGetFloat8(weights[i]);
+		kept++;
+	}
+	*count = kept;
+	return out;
+}
+
+/*
+ * Sum over the lexemes the tsvector holds of weight * tf / (tf + norm0 + norm1 * length), tf
+ * being the lexeme's positions (at least 1): a binary search per lexeme.
+ */
+static double
+score_tsvector(TSVector tsv, const Lexeme *lexemes, int count, double norm0, double norm1,
+			   int32 length)
+{
+	WordEntry  *entries = ARRPTR(tsv);
+	char	   *strings = STRPTR(tsv);
+	double		score = 0.0;
+
+	for (int i = 0; i < count; i++)
+	{
+		int			low = 0,
+					high = tsv->size;
+
+		while (low < high)
+		{
+			int			mid = low + (high - low) / 2;
+			WordEntry  *entry = &entries[mid];
+			int			cmp = tsCompareString(strings + entry->pos, entry->len,
+											  (char *) lexemes[i].word, lexemes[i].len, false);
+
+			if (cmp == 0)
+			{
+				double		tf = Max(POSDATALEN(tsv, entry), 1);
+
+				score += lexemes[i].weight * tf / (tf + norm0 + norm1 * length);
+				break;
+			}
+			if (cmp < 0)
+				low = mid + 1;
+			else
+				high = mid;
 		}
 	}
+	return score;
+}
+
+/* One document's best score among those scored, for the k best kept in order. */
+typedef struct DocScore
+{
+	int64		document_id;
+	double		score;
+} DocScore;
+
+/*
+ * Note chunk score `score` of document `doc` in top[0..*count), the k best documents by their
+ * best chunk so far, highest first: top[k - 1] is then the k-th document's score.
+ */
+static void
+note_document(DocScore *top, int *count, int k, int64 doc, double score)
+{
+	int			i;
+
+	for (i = 0; i < *count; i++)
+		if (top[i].document_id == doc)
+			break;
+	if (i < *count)
+	{
+		if (score <= top[i].score)
+			return;
+	}
+	else if (*count < k)
+		i = (*count)++;
+	else if (score > top[k - 1].score)
+		i = k - 1;				/* the k-th gives its place (it keeps its best elsewhere) */
+	else
+		return;
+	/* move up to its place */
+	while (i > 0 && top[i - 1].score < score)
+	{
+		top[i] = top[i - 1];
+		i--;
+	}
+	top[i].document_id = doc;
+	top[i].score = score;
+}
+
+PG_FUNCTION_INFO_V1(bm25_top_k);
+
+/*
+ * bm25_top_k(postings_index regclass, user_id int, terms bigint[], weights float8[],
+ *            depths int[], n int, chunks_pkey regclass, lexemes text[], lexeme_weights float8[],
+ *            norm0 float8, norm1 float8, k int, drift float8)
+ *   RETURNS TABLE (chunk_id bigint, document_id bigint, score float8, outside float8)
+ *
+ * bm25_top_bounds's n chunks scored exactly, highest bound first, each from its tsvector (a
+ * look-up by chunks_pkey), as bm25_score scores it. With `drift` (not NULL), scoring stops at
+ * the first chunk whose bound times drift is below the k-th best document's score so far:
+ * that chunk, and every one after it, cannot be in the top k (a chunk's exact score is at most
+ * drift times its bound). Every row carries `outside`: what a chunk not among the n can reach
+ * (the higher of `unseen` and, when more chunks were read than n, the n-th bound).
+ */
+Datum
+bm25_top_k(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	QueryTerms	qt;
+	ChunkBound *best;
+	double		unseen;
+	double		outside;
+	int			kept;
+	int32		n;
+	int32		k;
+	Lexeme	   *lexemes;
+	int			nlexemes = 0;
+	double		norm0,
+				norm1;
+	bool		prune;
+	double		drift = 0.0;
+	Relation	heap;
+	Relation	index;
+	AttrNumber	document_attno = InvalidAttrNumber,
+				tsv_attno = InvalidAttrNumber;
+	Oid			document_type = InvalidOid;
+	TupleDesc	desc;
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	DocScore   *top;
+	int			ntop = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("postings index or chunks key not found")));
+	/* No user or no query terms (array_agg of none is NULL): nothing to read. */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(5) || !query_terms(fcinfo, 2, &qt))
+		return (Datum) 0;
+	for (int i = 9; i < 12; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("norm0, norm1 and k must not be NULL")));
+	n = PG_GETARG_INT32(5);
+	k = PG_GETARG_INT32(11);
+	if (k <= 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be positive")));
+	if (n <= 0 || qt.count == 0)
+		return (Datum) 0;
+	if (!PG_ARGISNULL(7) && !PG_ARGISNULL(8))
+		lexemes = query_lexemes(PG_GETARG_ARRAYTYPE_P(7), PG_GETARG_ARRAYTYPE_P(8), &nlexemes);
+	else
+		lexemes = NULL;
+	norm0 = PG_GETARG_FLOAT8(9);
+	norm1 = PG_GETARG_FLOAT8(10);
+	prune = !PG_ARGISNULL(12);
+	if (prune)
+		drift = PG_GETARG_FLOAT8(12);
+
+	kept = read_bounds(PG_GETARG_OID(0), PG_GETARG_INT32(1), &qt, n, &best, &unseen);
+	/* As the SQL form: the n-th bound counts when n were kept, of n or more read. */
+	outside = unseen;
+	if (kept == n && kept > 0 && best[kept - 1].sum + unseen > outside)
+		outside = best[kept - 1].sum + unseen;
+	if (kept == 0)
+		return (Datum) 0;
+
+	open_index(PG_GETARG_OID(6), &heap, &index);
+	desc = RelationGetDescr(heap);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (attr->attisdropped)
+			continue;
+		if (strcmp(NameStr(attr->attname), "document_id") == 0)
+		{
+			document_attno = (AttrNumber) (i + 1);
+			document_type = attr->atttypid;
+		}
+		else if (strcmp(NameStr(attr->attname), "tsv") == 0 && attr->atttypid == TSVECTOROID)
+			tsv_attno = (AttrNumber) (i + 1);
+	}
+	if (document_attno == InvalidAttrNumber ||
+		(document_type != INT8OID && document_type != INT4OID) ||
+		tsv_attno == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table \"%s\" must have an integer document_id and a tsvector tsv",
+						RelationGetRelationName(heap))));
+	/* The key: a unique index on the chunk id alone. */
+	if (!index->rd_index->indisunique || IndexRelationGetNumberOfKeyAttributes(index) != 1 ||
+		TupleDescAttr(RelationGetDescr(index), 0)->atttypid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("index \"%s\" must be a unique index on one bigint column",
+						RelationGetRelationName(index))));
+	snapshot = mvcc_snapshot();
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, snapshot, NULL, 1, 0);
+	top = palloc(sizeof(DocScore) * k);
+	for (int i = 0; i < kept; i++)
+	{
+		double		bound = best[i].sum + unseen;
+		Datum		values[4];
+		bool		isnull[4] = {false, false, false, false};
+		bool		found = false;
+		Datum		value;
+		bool		null;
+		int64		document_id;
+		TSVector	tsv;
+		double		score;
+
+		CHECK_FOR_INTERRUPTS();
+		/* Bounds come highest first: from here on, none can reach the top k. */
+		if (prune && ntop == k && drift * bound * (1 + 1e-6) < top[k - 1].score)
+			break;
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(best[i].chunk_id));
+		index_rescan(scan, &key, 1, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+		if (!found)
+			continue;			/* not visible to this snapshot */
+		value = slot_getattr(slot, document_attno, &null);
+		if (null)
+			continue;
+		document_id = document_type == INT8OID ? DatumGetInt64(value) : DatumGetInt32(value);
+		value = slot_getattr(slot, tsv_attno, &null);
+		if (null)
+			score = 0.0;
+		else
+		{
+			tsv = DatumGetTSVector(value);
+			score = score_tsvector(tsv, lexemes, nlexemes, norm0, norm1, best[i].length);
+			if ((Pointer) tsv != DatumGetPointer(value))
+				pfree(tsv);
+		}
+		ExecClearTuple(slot);
+		note_document(top, &ntop, k, document_id, score);
+		values[0] = Int64GetDatum(best[i].chunk_id);
+		values[1] = Int64GetDatum(document_id);
+		values[2] = Float8GetDatum(score);
+		values[3] = Float8GetDatum(outside);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(heap, AccessShareLock);
+	index_close(index, AccessShareLock);
 	return (Datum) 0;
 }
 
@@ -435,58 +768,11 @@ Datum
 bm25_score(PG_FUNCTION_ARGS)
 {
 	TSVector	tsv = PG_GETARG_TSVECTOR(0);
-	ArrayType  *lexemes_array = PG_GETARG_ARRAYTYPE_P(1);
-	ArrayType  *weights_array = PG_GETARG_ARRAYTYPE_P(2);
-	double		norm0 = PG_GETARG_FLOAT8(3);
-	double		norm1 = PG_GETARG_FLOAT8(4);
-	int32		length = PG_GETARG_INT32(5);
-	Datum	   *lexemes;
-	Datum	   *weights;
-	bool	   *nulls;
-	int			nlexemes,
-				nweights;
-	WordEntry  *entries = ARRPTR(tsv);
-	char	   *strings = STRPTR(tsv);
-	double		score = 0.0;
+	int			count;
+	Lexeme	   *lexemes = query_lexemes(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &count);
+	double		score = score_tsvector(tsv, lexemes, count, PG_GETARG_FLOAT8(3),
+									   PG_GETARG_FLOAT8(4), PG_GETARG_INT32(5));
 
-	deconstruct_array_builtin(lexemes_array, TEXTOID, &lexemes, &nulls, &nlexemes);
-	deconstruct_array_builtin(weights_array, FLOAT8OID, &weights, NULL, &nweights);
-	if (nweights != nlexemes)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lexemes and weights must have the same length")));
-	for (int i = 0; i < nlexemes; i++)
-	{
-		text	   *lexeme;
-		char	   *word;
-		int			len;
-		int			low = 0,
-					high = tsv->size;
-
-		if (nulls[i])
-			continue;
-		lexeme = DatumGetTextPP(lexemes[i]);
-		word = VARDATA_ANY(lexeme);
-		len = VARSIZE_ANY_EXHDR(lexeme);
-		while (low < high)
-		{
-			int			mid = low + (high - low) / 2;
-			WordEntry  *entry = &entries[mid];
-			int			cmp = tsCompareString(strings + entry->pos, entry->len, word, len, false);
-
-			if (cmp == 0)
-			{
-				double		tf = Max(POSDATALEN(tsv, entry), 1);
-
-				score += DatumGetFloat8(weights[i]) * tf / (tf + norm0 + norm1 * length);
-				break;
-			}
-			if (cmp < 0)
-				low = mid + 1;
-			else
-				high = mid;
-		}
-	}
 	PG_FREE_IF_COPY(tsv, 0);
 	PG_RETURN_FLOAT8(score);
 }

@@ -13,14 +13,16 @@ postings of each term (`per_term` for the rarest, fewer for a more frequent one:
 certifies the result: when the k-th document's exact score is at least the bound of every chunk
 not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
 
-Where the database has pgsearch's C extension (pgsearch.native), `bm25_top_bounds` reads the top
-postings and bounds the chunks, and `bm25_score` scores a chunk exactly: the same rows and
-scores, at a fraction of the executor's cost. A statement with a metadata filter keeps the SQL
-form (the filter joins each chunk's document before the bounds are ranked).
+Where the database has pgsearch's C extension (pgsearch.native), `bm25_top_k` reads the top
+postings, bounds the chunks and scores the best exactly, in the order of their bounds, until
+none left can reach the top k: the same scores, at a fraction of the executor's cost. A
+statement with a metadata filter keeps the SQL form (the filter joins each chunk's document
+before the bounds are ranked).
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, get_args
@@ -34,6 +36,7 @@ from sqlalchemy import (
     Integer,
     ScalarSelect,
     Select,
+    Table,
     Text,
     and_,
     bindparam,
@@ -41,6 +44,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -80,6 +84,8 @@ RESCORE = bindparam("bm25_rescore", type_=Integer)
 EXHAUSTIVE_MAX = bindparam("bm25_exhaustive_max", type_=Integer)
 
 P = bm25_postings.c
+# The chunks' primary key, by which bm25_top_k looks the chosen chunks up.
+_CHUNKS_KEY = typing.cast(Table, Chunk.__table__).primary_key.name
 
 
 # The least share of `per_term` postings read for any query term.
@@ -359,27 +365,57 @@ def _query_weights(terms: CTE) -> CTE:
     )
 
 
-def _native_top(stats: CTE) -> tuple[CTE, FromClause]:
-    """The query's terms, and the `RESCORE` + 1 chunks of the highest bound by pgsearch_bm25's
-    `bm25_top_bounds` (the same rows as the SQL form of `top_k`, with `unseen` on each)."""
+def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
+    """The top postings read, bounded and the best `RESCORE` + 1 chunks scored exactly by
+    pgsearch_bm25's `bm25_top_k` (the same scores as the SQL form of `top_k`).
+
+    It scores in the order of the bounds and, with `prune`, stops at the first chunk whose bound
+    cannot reach the k-th document scored so far: that one and all after it are hopeless.
+    """
     terms = _query_terms(stats, cut=True, native=True)
+    weights = _query_weights(terms)
 
     def array(col: ColumnElement[Any]) -> ScalarSelect[Any]:
         return select(func.array_agg(aggregate_order_by(col, terms.c.term))).scalar_subquery()
 
+    drift = select(stats.c.drift).scalar_subquery()
+    same = select(stats.c.same_params).scalar_subquery()
+    # Pruning compares exact scores with bounds made from stored impacts: only while those
+    # were made with the k1 and b in use (then scores are at most drift x bounds).
+    stop = case((same, drift), else_=None) if prune else null()
     read = (
-        func.bm25_top_bounds(
+        func.bm25_top_k(
             literal_column(f"'{postings_by_impact.name}'::regclass"),
             USER_ID,
             array(terms.c.term),
             array(terms.c.w),
             array(terms.c.depth),
             RESCORE + 1,
+            literal_column(f"'{_CHUNKS_KEY}'::regclass"),
+            weights.c.lexemes,
+            weights.c.weights,
+            weights.c.norm0,
+            weights.c.norm1,
+            K,
+            cast(stop, Double),
         )
-        .table_valued("chunk_id", "bound", "length", "unseen")
+        .table_valued("chunk_id", "document_id", "score", "outside")
         .render_derived("bm25_read")
     )
-    return terms, select(read).subquery("bm25_top")
+    scored = (
+        select(read.c.chunk_id, read.c.document_id, read.c.score.label("rank"), read.c.outside)
+        .select_from(weights)
+        .join(read, true())
+        .cte("keyword_candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    outside = select(coalesce(func.max(scored.c.outside), 0.0)).scalar_subquery()
+    matches = select(func.sum(terms.c.df)).scalar_subquery()
+    return TopK(
+        scored,
+        _Certificate(outside=outside, drift=drift, same=same),
+        matches > EXHAUSTIVE_MAX,
+    )
 
 
 def top_k(where: ColumnElement[bool] | None, *, prune: bool = False, native: bool = False) -> TopK:
@@ -391,10 +427,7 @@ def top_k(where: ColumnElement[bool] | None, *, prune: bool = False, native: boo
     """
     stats = _stats()
     if native and where is None:
-        terms, top = _native_top(stats)
-        chosen = _positions(top)
-        unseen: Any = coalesce(select(func.max(chosen.c.unseen)).scalar_subquery(), 0.0)
-        return _scored(stats, terms, chosen, unseen, prune=prune, native=True)
+        return _native_top_k(stats, prune=prune)
     terms = _query_terms(stats, cut=True)
     postings = (
         select(P.chunk_id, P.impact, P.length)  # all in the index: an index-only scan
@@ -442,45 +475,30 @@ def _positions(top: FromClause) -> CTE:
     )
 
 
-def _scored(
-    stats: CTE, terms: CTE, chosen: CTE, unseen: Any, *, prune: bool, native: bool = False
-) -> TopK:
+def _scored(stats: CTE, terms: CTE, chosen: CTE, unseen: Any, *, prune: bool) -> TopK:
     """The chosen chunks (`chunk_id, length, bound, pos`) scored exactly, and the certificate
-    of the top k they give (`unseen`: what a chunk read for no term can reach). `native`: each
-    chunk scored by pgsearch_bm25's `bm25_score`."""
+    of the top k they give (`unseen`: what a chunk read for no term can reach)."""
     next_bound = select(
         case((func.count() > RESCORE, func.min(chosen.c.bound)), else_=0.0)
     ).scalar_subquery()
-    if native:
-        weights = _query_weights(terms)
-        rank: ColumnElement[Any] = func.bm25_score(
-            Chunk.tsv,
-            weights.c.lexemes,
-            weights.c.weights,
-            weights.c.norm0,
-            weights.c.norm1,
-            chosen.c.length,
+    # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
+    # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
+    # with no look-up of postings a cut list may have left out.
+    lexemes = _query_lexemes()
+    held = func.bm25_terms(
+        func.ts_filter(
+            func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), lexemes.c.lexemes),
+            literal_column("'{a}'::\"char\"[]"),
         )
-        query_side: FromClause = weights
-    else:
-        # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
-        # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
-        # with no look-up of postings a cut list may have left out.
-        lexemes = _query_lexemes()
-        held = func.bm25_terms(
-            func.ts_filter(
-                func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), lexemes.c.lexemes),
-                literal_column("'{a}'::\"char\"[]"),
-            )
-        ).table_valued("term", "tf")
-        exact = (
-            select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
-            .select_from(held)
-            .join(terms, terms.c.term == held.c.term)
-            .lateral("bm25_exact")
-        )
-        rank = exact.c.rank
-        query_side = lexemes.join(exact, true())
+    ).table_valued("term", "tf")
+    exact = (
+        select(func.sum(_score(terms, held.c.tf, chosen.c.length)).label("rank"))
+        .select_from(held)
+        .join(terms, terms.c.term == held.c.term)
+        .lateral("bm25_exact")
+    )
+    rank = exact.c.rank
+    query_side = lexemes.join(exact, true())
 
     def rescored(which: ColumnElement[bool] | None) -> Select[Any]:
         stmt = (
