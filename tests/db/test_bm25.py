@@ -213,6 +213,24 @@ def test_statistics_equal_a_recount_after_every_write(client: TestClient) -> Non
     assert "d1" in keyword(client, a, "owls")
 
 
+@pytest.mark.parametrize("statement", ["TRUNCATE chunks", "TRUNCATE documents CASCADE"])
+def test_truncate_empties_the_statistics_with_the_chunks(
+    client: TestClient, statement: str
+) -> None:
+    uid = make_user(client)
+    docs = [vec_doc(f"note {i} on owls", unit(i), external_id=f"d{i}") for i in range(5)]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": docs}).is_success
+    with db.get_engine().begin() as conn:
+        conn.execute(text(statement))
+    assert_statistics_exact()
+    # Stored again (new text: after `TRUNCATE chunks` the documents remain), the documents
+    # are scored with fresh statistics.
+    again = [vec_doc(f"new note {i} on owls", unit(i), external_id=f"d{i}") for i in range(2)]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": again}).is_success
+    assert_statistics_exact()
+    assert sorted(keyword(client, uid, "owls")) == ["d0", "d1"]
+
+
 def test_concurrent_writers_of_one_user_keep_statistics_exact(client: TestClient) -> None:
     uid = make_user(client)
     embedder = get_embedder("minilm")
