@@ -504,3 +504,24 @@ def test_init_db_updates_an_extension_of_the_previous_version(client: TestClient
     user_facts.forget()
     assert [n for n, _ in found] == ["z0", "z1"]
     assert any("bm25_top_k" in sql for sql, _ in statements)
+
+
+def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(
+    client: TestClient,
+) -> None:
+    """Lists cut after two postings certify little; the second statement reads every list
+    the exhaustive form would read whole, in C, and certifies what it finds: no SQL scoring of
+    every match, and the same ranking as the SQL form."""
+    uid = make_user(client)
+    docs = corpus(3, 200)
+    body = [vec_doc(t, unit(i % 300), external_id=n) for i, (n, t) in enumerate(docs.items())]
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    shallow = Bm25Params(per_term=2, rescore=4)
+    with db.get_read_sessionmaker()() as session:
+        with executed_statements() as statements:
+            found = search(session, uid, "w3 w40 w77", "keyword", shallow)
+        expected = search(session, uid, "w3 w40 w77", "keyword", replace(shallow, native=False))
+    top_k = [params for sql, params in statements if "bm25_top_k" in sql]
+    assert [p["bm25_per_term"] for p in top_k] == [2, shallow.deep(40).per_term]
+    assert not any("bm25_scores" in sql for sql, _ in statements)  # the exhaustive form's
+    assert_same_ranking(found, expected)

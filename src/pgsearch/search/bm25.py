@@ -22,6 +22,7 @@ before the bounds are ranked).
 
 from __future__ import annotations
 
+import math
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -125,6 +126,17 @@ class Bm25Params:
             self,
             per_term=min(self.per_term, FUSION_PER_TERM),
             rescore=min(self.rescore, FUSION_RESCORE),
+        )
+
+    def deep(self, candidates: int) -> Bm25Params:
+        """Sizes for reading a keyword query again when its top k was not certified: deep
+        enough that every list the exhaustive form would read (at most `exhaustive_max`
+        postings in all) is read whole, even at DEPTH_FLOOR, so that nothing is left unseen,
+        and at least the exhaustive form's `candidates` chunks scored."""
+        return replace(
+            self,
+            per_term=math.ceil(self.exhaustive_max / DEPTH_FLOOR),
+            rescore=max(self.rescore, candidates),
         )
 
     @classmethod

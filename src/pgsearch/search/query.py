@@ -90,10 +90,17 @@ class Plan:
     approximate: bool = True
     # Keyword ranking: every matching chunk scored, instead of the certified top postings.
     exhaustive: bool = False
+    # Keyword ranking by pgsearch_bm25 (no filter): an uncertified top k is first read again
+    # with every posting list the fallback would read taken whole (`Bm25Params.deep`), in C,
+    # before the SQL form scores every match.
+    native: bool = False
+    deep: bool = False
 
     def wider(self) -> Plan:
         """The next attempt after an incomplete result."""
         if self.mode == "keyword" and not self.exhaustive:
+            if self.native and not self.deep:
+                return replace(self, deep=True)
             return replace(self, exhaustive=True)
         return replace(self, candidates=self.candidates * 4)
 

@@ -153,10 +153,17 @@ def _steps(
     # Almost always one statement. Another only when its result was not final: an HNSW scan
     # that stopped short (a selective filter: the exact scan finds every match), too few
     # distinct documents among the candidate chunks (long documents), or a keyword top k that
-    # the top postings could not certify exact.
-    plan = q.Plan(mode, params["candidates"], approximate=approximate)
+    # the top postings could not certify exact (read again deeper in C, then every match).
+    plan = q.Plan(
+        mode,
+        params["candidates"],
+        approximate=approximate,
+        native=native and compiled.shape is None,
+    )
     while True:
         params["candidates"] = plan.candidates
+        if plan.deep:
+            params |= bm25.deep(plan.candidates).params()
         stmt = q.filtered_statement(
             mode,
             compiled,
