@@ -83,6 +83,10 @@ class BenchDatabase:
         register_vector(conn)
         return conn
 
+    def postmaster_pid(self) -> int:
+        """The server's pid (the first line of postmaster.pid); its backends are its children."""
+        return int((self.config.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+
 
 @contextmanager
 def bench_database(

@@ -37,7 +37,6 @@ import psutil
 from numpy.typing import NDArray
 
 from bench.common import (
-    BenchDatabase,
     Latencies,
     api_server,
     bench_database,
@@ -121,11 +120,6 @@ def settle(peer: Peer, *, timeout: float = 120.0) -> None:
         if cpu[0] < 0.05:
             return
     say(f"{peer.name} did not become idle in {timeout:.0f} s; measuring anyway")
-
-
-def postmaster_pid(database: BenchDatabase) -> int:
-    """The embedded PostgreSQL's server pid (first line of postmaster.pid)."""
-    return int((database.config.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, *, timeout: float) -> None:
@@ -404,7 +398,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         bench_database({"PGSEARCH_EMBEDDING_MODEL": "wordllama"}) as database,
         chroma_server(database.tmp_dir) as (chroma_url, chroma_pid),
     ):
-        postgres = postmaster_pid(database)
+        postgres = database.postmaster_pid()
         with api_server(database) as pg_url:
             say("ingesting")
             start = time.perf_counter()

@@ -43,7 +43,6 @@ from bench.peers import (
     embed_work,
     load_pgsearch,
     pgsearch_search,
-    postmaster_pid,
     say,
     settle,
 )
@@ -145,7 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Numbers]:
         with database.connect() as conn:
             conn.execute("ANALYZE")
         search = pgsearch_search(user, queries, args.k)
-        postgres = Peer("PostgreSQL", "", search, [postmaster_pid(database)])
+        postgres = Peer("PostgreSQL", "", search, [database.postmaster_pid()])
         apis: dict[str, Peer] = {}
         for i, revision in enumerate(args.revisions):
             url, pid = stack.enter_context(
