@@ -302,28 +302,32 @@ def _client_loop(peer: Peer, t: int, stop: float, done: list[int], errors: list[
             i += 1
 
 
+def run_clients(peer: Peer, *, clients: int, seconds: float) -> tuple[list[int], list[int], float]:
+    """`clients` threads, each with its own keep-alive connection, search `peer` for `seconds`:
+    the answers and the errors of each, and the seconds they took."""
+    done, errors = [0] * clients, [0] * clients
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=_client_loop, args=(peer, t, stop, done, errors))
+        for t in range(clients)
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return done, errors, time.perf_counter() - start
+
+
 def many_clients(
     peers: Sequence[Peer], *, clients: int, seconds: float, passes: int
 ) -> dict[str, Result]:
-    """`clients` threads, each with its own keep-alive connection, search for `seconds` per pass."""
+    """`run_clients` on each peer, `passes` times."""
     results = {p.name: Result() for p in peers}
     for n in range(passes + 1):
         for peer in peers:
-            done = [0] * clients
-            errors = [0] * clients
-            stop = time.monotonic() + seconds
-
-            threads = [
-                threading.Thread(target=_client_loop, args=(peer, t, stop, done, errors))
-                for t in range(clients)
-            ]
             with cpu_meter(peer) as cpu:
-                start = time.perf_counter()
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                elapsed = time.perf_counter() - start
+                done, errors, elapsed = run_clients(peer, clients=clients, seconds=seconds)
             if n > 0:  # pass 0 warms up
                 r = results[peer.name]
                 r.qps.append(sum(done) / elapsed)

@@ -17,7 +17,6 @@ import argparse
 import statistics
 import subprocess
 import tarfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -38,11 +37,11 @@ from bench.common import (
 )
 from bench.peers import (
     Peer,
-    _client_loop,
     cpu_meter,
     embed_work,
     load_pgsearch,
     pgsearch_search,
+    run_clients,
     say,
     settle,
 )
@@ -104,19 +103,8 @@ def one_pass(api: Peer, pg: Peer, count: int, numbers: Numbers) -> None:
 
 def many_pass(api: Peer, pg: Peer, clients: int, seconds: float, numbers: Numbers) -> None:
     """`clients` keep-alive clients searching for `seconds`."""
-    done, errors = [0] * clients, [0] * clients
-    stop = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=_client_loop, args=(api, t, stop, done, errors))
-        for t in range(clients)
-    ]
     with cpu_meter(api) as api_cpu, cpu_meter(pg) as pg_cpu:
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - start
+        done, errors, elapsed = run_clients(api, clients=clients, seconds=seconds)
     answered = max(1, sum(done))
     numbers.many_qps.append(sum(done) / elapsed)
     numbers.many_api_ms.append(api_cpu[0] / answered * 1e3)
