@@ -464,15 +464,21 @@ def print_table(rows: Sequence[Row], *, elapsed: float) -> None:
     print(f"\n(ran {elapsed:.0f} s; QPS and CPU are medians of passes, p50 of the median pass)")  # noqa: T201
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_work_arguments(parser: argparse.ArgumentParser, *, seconds: float) -> None:
+    """The options of the work (`embed_work`, k) and of the many-clients phase; bench.revisions
+    measures the same work."""
     parser.add_argument("--chunks", type=int, default=8500)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per pass with many clients")
+    parser.add_argument("--seconds", type=float, default=seconds, help="per pass with many clients")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_work_arguments(parser, seconds=5.0)
+    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="pgsearch workers, last phase")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()

@@ -37,6 +37,7 @@ from bench.common import (
 )
 from bench.peers import (
     Peer,
+    add_work_arguments,
     cpu_meter,
     embed_work,
     load_pgsearch,
@@ -180,13 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("revisions", nargs="+", help="git revisions (main, HEAD, a commit)")
-    parser.add_argument("--chunks", type=int, default=8500)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--k", type=int, default=10)
+    add_work_arguments(parser, seconds=4.0)
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--count", type=int, default=300, help="1-client searches per pass")
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=4.0, help="per pass with many clients")
     parser.add_argument("--workers", type=int, default=1, help="workers of each server")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()
