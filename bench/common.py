@@ -229,20 +229,29 @@ def stop_server(proc: subprocess.Popen[bytes], *, grace_s: float = 30.0) -> None
 
 
 @contextmanager
+def running_server(
+    command: Sequence[str], *, env: dict[str, str], log_path: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`start_server` for the block, `stop_server` at its end."""
+    proc = start_server(command, env=env, log_path=log_path, ready_url=ready_url)
+    try:
+        yield proc
+    finally:
+        stop_server(proc)
+
+
+@contextmanager
 def api_server(database: BenchDatabase, *, workers: int = 1) -> Iterator[str]:
     """Run `pgsearch serve` in a subprocess on the bench database; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(
+    with running_server(
         serve_command(port, workers=workers),
         env=database.env,
         log_path=database.tmp_dir / f"serve-{port}.log",
         ready_url=url + "/health",
-    )
-    try:
+    ):
         yield url
-    finally:
-        stop_server(proc)
 
 
 # -- data --------------------------------------------------------------------------------------

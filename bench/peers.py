@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sysconfig
 import threading
 import time
@@ -45,11 +44,11 @@ from bench.common import (
     free_port,
     median_pass,
     recall_at_k,
+    running_server,
     time_calls,
 )
 from bench.manpages import ManChunk, load_manpages, manpage_chunks
 from pgsearch.embedding import get_embedder
-from pgsearch.testing import uninterruptible
 
 CHROMA_BASE = "/api/v2/tenants/default_tenant/databases/default_database"
 BATCH = 500  # documents per ingest request, both systems
@@ -122,20 +121,6 @@ def settle(peer: Peer, *, timeout: float = 120.0) -> None:
     say(f"{peer.name} did not become idle in {timeout:.0f} s; measuring anyway")
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f} s")
-
-
 @contextmanager
 def chroma_server(tmp_dir: Path) -> Iterator[tuple[str, int]]:
     """Run `chroma run` on a fresh data dir under tmp_dir; yields (base URL, pid)."""
@@ -143,29 +128,15 @@ def chroma_server(tmp_dir: Path) -> Iterator[tuple[str, int]]:
     if chroma is None:
         raise SystemExit("chroma is not installed: run with `uv run --group bench ...`")
     port = free_port()
-    log_path = tmp_dir / "chroma.log"
-    command = [chroma, "run", "--path", str(tmp_dir / "chroma"), "--host", "127.0.0.1"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/v2/heartbeat", proc, log_path, timeout=60)
+    command = [chroma, "run", "--path", str(tmp_dir / "chroma"), "--host", "127.0.0.1"]
+    with running_server(
+        [*command, "--port", str(port)],
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        log_path=tmp_dir / "chroma.log",
+        ready_url=f"{url}/api/v2/heartbeat",
+    ) as proc:
         yield url, proc.pid
-    finally:
-        with uninterruptible():
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -30,9 +30,8 @@ from bench.common import (
     bench_database,
     exit_cleanly_on_sigterm,
     free_port,
+    running_server,
     serve_command,
-    start_server,
-    stop_server,
     time_calls,
 )
 from bench.peers import (
@@ -79,16 +78,13 @@ def revision_server(
     """`pgsearch serve` from `src`; yields its URL and pid."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(
+    with running_server(
         serve_command(port, workers=workers),
         env={**database.env, "PYTHONPATH": str(src)},
         log_path=database.tmp_dir / f"serve-{name}.log",
         ready_url=url + "/health",
-    )
-    try:
+    ) as proc:
         yield url, proc.pid
-    finally:
-        stop_server(proc)
 
 
 def one_pass(api: Peer, pg: Peer, count: int, numbers: Numbers) -> None:
