@@ -83,6 +83,10 @@ class BenchDatabase:
         register_vector(conn)
         return conn
 
+    def postmaster_pid(self) -> int:
+        """The server's pid (the first line of postmaster.pid); its backends are its children."""
+        return int((self.config.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+
 
 @contextmanager
 def bench_database(
@@ -225,20 +229,29 @@ def stop_server(proc: subprocess.Popen[bytes], *, grace_s: float = 30.0) -> None
 
 
 @contextmanager
+def running_server(
+    command: Sequence[str], *, env: dict[str, str], log_path: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`start_server` for the block, `stop_server` at its end."""
+    proc = start_server(command, env=env, log_path=log_path, ready_url=ready_url)
+    try:
+        yield proc
+    finally:
+        stop_server(proc)
+
+
+@contextmanager
 def api_server(database: BenchDatabase, *, workers: int = 1) -> Iterator[str]:
     """Run `pgsearch serve` in a subprocess on the bench database; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(
+    with running_server(
         serve_command(port, workers=workers),
         env=database.env,
         log_path=database.tmp_dir / f"serve-{port}.log",
         ready_url=url + "/health",
-    )
-    try:
+    ):
         yield url
-    finally:
-        stop_server(proc)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -447,6 +460,19 @@ _POOL_BACKENDS = (
 )
 
 
+def backend_cpu_ns(monitor: psycopg.Connection[Any]) -> dict[int, int]:
+    """CPU time so far of each backend serving pgsearch's pool, by pid (the kernel's schedstat,
+    in ns: /proc/PID/stat counts in 10 ms ticks, coarser than a pass of small searches)."""
+    cpu: dict[int, int] = {}
+    for (pid,) in monitor.execute(_POOL_BACKENDS).fetchall():
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                cpu[pid] = int(f.read().split()[0])
+        except OSError:  # gone since (a connection the pool closed)
+            continue
+    return cpu
+
+
 @dataclass
 class CpuMeter:
     """CPU time of this process and of the database backends serving pgsearch's connections
@@ -459,15 +485,8 @@ class CpuMeter:
     calls: int = 0
 
     def _backends(self) -> int:
-        total = 0
         with self.database.connect() as monitor:
-            for (pid,) in monitor.execute(_POOL_BACKENDS).fetchall():
-                try:
-                    with open(f"/proc/{pid}/schedstat") as f:
-                        total += int(f.read().split()[0])
-                except OSError:  # gone since
-                    continue
-        return total
+            return sum(backend_cpu_ns(monitor).values())
 
     def measure(self, fn: Callable[[], T]) -> T:
         server, client = self._backends(), time.process_time_ns()

@@ -167,12 +167,6 @@ class Server:
         return reply.status_code == 200
 
 
-def postmaster_pid(database: BenchDatabase) -> int:
-    """The pid of the bench PostgreSQL server (its backends are its children)."""
-    pid_file = database.config.data_dir / "postgres" / "postmaster.pid"
-    return int(pid_file.read_text().split()[0])
-
-
 # -- data --------------------------------------------------------------------------------------
 
 
@@ -681,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             cases = scenarios(ds, owner=owner, users=args.users, names=args.scenarios)
             results = Results(apps=apps)
-            pg_pid = postmaster_pid(database)
+            pg_pid = database.postmaster_pid()
             for case in cases:
                 for level in levels:
                     for server in servers:

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sysconfig
 import threading
 import time
@@ -37,7 +36,6 @@ import psutil
 from numpy.typing import NDArray
 
 from bench.common import (
-    BenchDatabase,
     Latencies,
     api_server,
     bench_database,
@@ -46,11 +44,11 @@ from bench.common import (
     free_port,
     median_pass,
     recall_at_k,
+    running_server,
     time_calls,
 )
 from bench.manpages import ManChunk, load_manpages, manpage_chunks
 from pgsearch.embedding import get_embedder
-from pgsearch.testing import uninterruptible
 
 CHROMA_BASE = "/api/v2/tenants/default_tenant/databases/default_database"
 BATCH = 500  # documents per ingest request, both systems
@@ -123,25 +121,6 @@ def settle(peer: Peer, *, timeout: float = 120.0) -> None:
     say(f"{peer.name} did not become idle in {timeout:.0f} s; measuring anyway")
 
 
-def postmaster_pid(database: BenchDatabase) -> int:
-    """The embedded PostgreSQL's server pid (first line of postmaster.pid)."""
-    return int((database.config.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f} s")
-
-
 @contextmanager
 def chroma_server(tmp_dir: Path) -> Iterator[tuple[str, int]]:
     """Run `chroma run` on a fresh data dir under tmp_dir; yields (base URL, pid)."""
@@ -149,29 +128,15 @@ def chroma_server(tmp_dir: Path) -> Iterator[tuple[str, int]]:
     if chroma is None:
         raise SystemExit("chroma is not installed: run with `uv run --group bench ...`")
     port = free_port()
-    log_path = tmp_dir / "chroma.log"
-    command = [chroma, "run", "--path", str(tmp_dir / "chroma"), "--host", "127.0.0.1"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/api/v2/heartbeat", proc, log_path, timeout=60)
+    command = [chroma, "run", "--path", str(tmp_dir / "chroma"), "--host", "127.0.0.1"]
+    with running_server(
+        [*command, "--port", str(port)],
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        log_path=tmp_dir / "chroma.log",
+        ready_url=f"{url}/api/v2/heartbeat",
+    ) as proc:
         yield url, proc.pid
-    finally:
-        with uninterruptible():
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -308,28 +273,32 @@ def _client_loop(peer: Peer, t: int, stop: float, done: list[int], errors: list[
             i += 1
 
 
+def run_clients(peer: Peer, *, clients: int, seconds: float) -> tuple[list[int], list[int], float]:
+    """`clients` threads, each with its own keep-alive connection, search `peer` for `seconds`:
+    the answers and the errors of each, and the seconds they took."""
+    done, errors = [0] * clients, [0] * clients
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=_client_loop, args=(peer, t, stop, done, errors))
+        for t in range(clients)
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return done, errors, time.perf_counter() - start
+
+
 def many_clients(
     peers: Sequence[Peer], *, clients: int, seconds: float, passes: int
 ) -> dict[str, Result]:
-    """`clients` threads, each with its own keep-alive connection, search for `seconds` per pass."""
+    """`run_clients` on each peer, `passes` times."""
     results = {p.name: Result() for p in peers}
     for n in range(passes + 1):
         for peer in peers:
-            done = [0] * clients
-            errors = [0] * clients
-            stop = time.monotonic() + seconds
-
-            threads = [
-                threading.Thread(target=_client_loop, args=(peer, t, stop, done, errors))
-                for t in range(clients)
-            ]
             with cpu_meter(peer) as cpu:
-                start = time.perf_counter()
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                elapsed = time.perf_counter() - start
+                done, errors, elapsed = run_clients(peer, clients=clients, seconds=seconds)
             if n > 0:  # pass 0 warms up
                 r = results[peer.name]
                 r.qps.append(sum(done) / elapsed)
@@ -404,7 +373,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         bench_database({"PGSEARCH_EMBEDDING_MODEL": "wordllama"}) as database,
         chroma_server(database.tmp_dir) as (chroma_url, chroma_pid),
     ):
-        postgres = postmaster_pid(database)
+        postgres = database.postmaster_pid()
         with api_server(database) as pg_url:
             say("ingesting")
             start = time.perf_counter()
@@ -466,15 +435,21 @@ def print_table(rows: Sequence[Row], *, elapsed: float) -> None:
     print(f"\n(ran {elapsed:.0f} s; QPS and CPU are medians of passes, p50 of the median pass)")  # noqa: T201
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_work_arguments(parser: argparse.ArgumentParser, *, seconds: float) -> None:
+    """The options of the work (`embed_work`, k) and of the many-clients phase; bench.revisions
+    measures the same work."""
     parser.add_argument("--chunks", type=int, default=8500)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per pass with many clients")
+    parser.add_argument("--seconds", type=float, default=seconds, help="per pass with many clients")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_work_arguments(parser, seconds=5.0)
+    parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="pgsearch workers, last phase")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()

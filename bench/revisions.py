@@ -17,7 +17,6 @@ import argparse
 import statistics
 import subprocess
 import tarfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -31,19 +30,18 @@ from bench.common import (
     bench_database,
     exit_cleanly_on_sigterm,
     free_port,
+    running_server,
     serve_command,
-    start_server,
-    stop_server,
     time_calls,
 )
 from bench.peers import (
     Peer,
-    _client_loop,
+    add_work_arguments,
     cpu_meter,
     embed_work,
     load_pgsearch,
     pgsearch_search,
-    postmaster_pid,
+    run_clients,
     say,
     settle,
 )
@@ -80,16 +78,13 @@ def revision_server(
     """`pgsearch serve` from `src`; yields its URL and pid."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(
+    with running_server(
         serve_command(port, workers=workers),
         env={**database.env, "PYTHONPATH": str(src)},
         log_path=database.tmp_dir / f"serve-{name}.log",
         ready_url=url + "/health",
-    )
-    try:
+    ) as proc:
         yield url, proc.pid
-    finally:
-        stop_server(proc)
 
 
 def one_pass(api: Peer, pg: Peer, count: int, numbers: Numbers) -> None:
@@ -105,19 +100,8 @@ def one_pass(api: Peer, pg: Peer, count: int, numbers: Numbers) -> None:
 
 def many_pass(api: Peer, pg: Peer, clients: int, seconds: float, numbers: Numbers) -> None:
     """`clients` keep-alive clients searching for `seconds`."""
-    done, errors = [0] * clients, [0] * clients
-    stop = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=_client_loop, args=(api, t, stop, done, errors))
-        for t in range(clients)
-    ]
     with cpu_meter(api) as api_cpu, cpu_meter(pg) as pg_cpu:
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - start
+        done, errors, elapsed = run_clients(api, clients=clients, seconds=seconds)
     answered = max(1, sum(done))
     numbers.many_qps.append(sum(done) / elapsed)
     numbers.many_api_ms.append(api_cpu[0] / answered * 1e3)
@@ -145,7 +129,7 @@ def run(args: argparse.Namespace) -> dict[str, Numbers]:
         with database.connect() as conn:
             conn.execute("ANALYZE")
         search = pgsearch_search(user, queries, args.k)
-        postgres = Peer("PostgreSQL", "", search, [postmaster_pid(database)])
+        postgres = Peer("PostgreSQL", "", search, [database.postmaster_pid()])
         apis: dict[str, Peer] = {}
         for i, revision in enumerate(args.revisions):
             url, pid = stack.enter_context(
@@ -193,13 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("revisions", nargs="+", help="git revisions (main, HEAD, a commit)")
-    parser.add_argument("--chunks", type=int, default=8500)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--k", type=int, default=10)
+    add_work_arguments(parser, seconds=4.0)
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--count", type=int, default=300, help="1-client searches per pass")
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=4.0, help="per pass with many clients")
     parser.add_argument("--workers", type=int, default=1, help="workers of each server")
     args = parser.parse_args(argv)
     exit_cleanly_on_sigterm()

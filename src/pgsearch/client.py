@@ -18,7 +18,7 @@ import email.utils
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 
 T = TypeVar("T")
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -440,39 +441,100 @@ def _vectors(response: EmbeddingResponse) -> list[list[float]]:
     return vectors  # type: ignore[return-value]
 
 
+def _parts(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# A call of several requests, written once for both clients: a generator that yields each
+# request and is sent its answer (or thrown its error); `Client._drive` and `AsyncClient._drive`
+# send the requests, blocking or awaited.
+_Plan = Generator[_Request[Any], Any, T]
+
+
+@dataclass
+class _Done(Generic[T]):
+    result: T
+
+
+def _advance(plan: _Plan[T], outcome: Any) -> _Request[Any] | _Done[T]:
+    """The plan's next request once it has `outcome` (an answer, or an error it is thrown), or
+    its result."""
+    try:
+        if isinstance(outcome, PgsearchClientError):
+            return plan.throw(outcome)
+        return plan.send(outcome)
+    except StopIteration as done:
+        return _Done(done.value)
+
+
+class _Plans:
+    """The API's calls of several requests as `_Plan`s (no I/O), shared by both clients."""
+
+    @staticmethod
+    def create_documents(
+        user_id: int,
+        documents: Iterable[DocumentCreate | Mapping[str, Any]],
+        *,
+        max_count: int,
+        max_bytes: int,
+    ) -> _Plan[BatchResult]:
+        docs = map(_document_json, documents)
+        results = []
+        for batch in _batches(docs, max_count=max_count, max_bytes=max_bytes):
+            results.append((yield from _Plans.store(user_id, batch)))
+        return _merge(results)
+
+    @staticmethod
+    def store(user_id: int, batch: list[dict[str, Any]]) -> _Plan[BatchResult]:
+        """One batch; halved (and each half likewise) while the server finds it too large."""
+        try:
+            result: BatchResult = yield _Calls.batch(user_id, batch)
+            return result
+        except PayloadTooLarge:
+            if len(batch) == 1:
+                raise
+            half = len(batch) // 2
+            first = yield from _Plans.store(user_id, batch[:half])
+            return _merge([first, (yield from _Plans.store(user_id, batch[half:]))])
+
+    @staticmethod
+    def get_documents(user_id: int, external_ids: Sequence[str]) -> _Plan[list[DocumentDetail]]:
+        found: list[DocumentDetail] = []
+        for part in _parts(external_ids, MAX_BATCH_DOCUMENTS):
+            found += (yield _Calls.lookup(user_id, part)).documents
+        return found
+
+    @staticmethod
+    def delete_documents(
+        user_id: int, filter: Mapping[str, Any] | None, external_ids: Sequence[str] | None
+    ) -> _Plan[int]:
+        if external_ids is None:
+            deleted: int = (yield _Calls.delete_documents(user_id, filter, None)).deleted
+            return deleted
+        deleted = 0
+        for part in _parts(external_ids, MAX_BATCH_DOCUMENTS):
+            deleted += (yield _Calls.delete_documents(user_id, None, list(part))).deleted
+        return deleted
+
+    @staticmethod
+    def embed(texts: Sequence[str], model: str | None) -> _Plan[list[list[float]]]:
+        _check_texts(texts)
+        vectors: list[list[float]] = []
+        for part in _parts(texts, MAX_EMBEDDING_INPUTS):
+            vectors += _vectors((yield _Calls.embed(part, model)))
+        return vectors
+
+
 # -- the clients ------------------------------------------------------------------------------
 
 
-class _Base:
-    def __init__(
-        self,
-        base_url: str | None,
-        api_key: str | None,
-        *,
-        retries: int,
-        max_retry_wait: float,
-        batch_bytes: int,
-    ) -> None:
-        self.base_url, self._headers = _settings(base_url, api_key)
-        self.retries = retries
-        self.max_retry_wait = max_retry_wait
-        self.batch_bytes = batch_bytes
-        self._batch_limit: int | None = None
+class _Base(Generic[H]):
+    """What both clients share: their settings, their `http` client (of `_http_class`), and
+    how a `_Request` is sent."""
 
-    def _send_args(self, request: _Request[Any]) -> dict[str, Any]:
-        args: dict[str, Any] = {"params": request.params}
-        if request.files is not None:
-            args["files"] = request.files
-            args["data"] = request.data
-        elif request.json is not None:
-            args["json"] = request.json
-        return args
-
-
-class Client(_Base):
-    """A blocking client. `base_url` and `api_key` default to `PGSEARCH_URL` (else
-    http://127.0.0.1:8000) and `PGSEARCH_API_KEY`. A 503 is retried up to `retries` times,
-    after the server's `Retry-After` (at most `max_retry_wait` seconds each)."""
+    _http_class: type[H]
 
     def __init__(
         self,
@@ -484,14 +546,29 @@ class Client(_Base):
         max_retry_wait: float = 30.0,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
-        super().__init__(
-            base_url,
-            api_key,
-            retries=retries,
-            max_retry_wait=max_retry_wait,
-            batch_bytes=batch_bytes,
-        )
-        self.http = httpx.Client(base_url=self.base_url, headers=self._headers, timeout=timeout)
+        self.base_url, headers = _settings(base_url, api_key)
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        self.batch_bytes = batch_bytes
+        self._batch_limit: int | None = None
+        self.http: H = self._http_class(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    def _send_args(self, request: _Request[Any]) -> dict[str, Any]:
+        args: dict[str, Any] = {"params": request.params}
+        if request.files is not None:
+            args["files"] = request.files
+            args["data"] = request.data
+        elif request.json is not None:
+            args["json"] = request.json
+        return args
+
+
+class Client(_Base[httpx.Client]):
+    """A blocking client. `base_url` and `api_key` default to `PGSEARCH_URL` (else
+    http://127.0.0.1:8000) and `PGSEARCH_API_KEY`. A 503 is retried up to `retries` times,
+    after the server's `Retry-After` (at most `max_retry_wait` seconds each)."""
+
+    _http_class = httpx.Client
 
     def __enter__(self) -> Client:
         return self
@@ -516,6 +593,17 @@ class Client(_Base):
                 return request.read(response)
             time.sleep(_retry_after(response, attempt=attempt, cap=self.max_retry_wait))
             attempt += 1
+
+    def _drive(self, plan: _Plan[T]) -> T:
+        """Send the plan's requests, and back their answers or errors; its result."""
+        step = _advance(plan, None)
+        while isinstance(step, _Request):
+            try:
+                outcome = self._run(step)
+            except PgsearchClientError as exc:
+                outcome = exc
+            step = _advance(plan, outcome)
+        return step.result
 
     # health and users
 
@@ -563,21 +651,9 @@ class Client(_Base):
         """Store documents in batches at the server's limit; each batch is all or nothing,
         and the batches before a failing one stay stored."""
         limit = self.batch_limit()
-        results = []
-        for batch in _batches(
-            map(_document_json, documents), max_count=limit, max_bytes=self.batch_bytes
-        ):
-            results.append(self._store(user_id, batch))
-        return _merge(results)
-
-    def _store(self, user_id: int, batch: list[dict[str, Any]]) -> BatchResult:
-        try:
-            return self._run(_Calls.batch(user_id, batch))
-        except PayloadTooLarge:
-            if len(batch) == 1:
-                raise
-            half = len(batch) // 2
-            return _merge([self._store(user_id, batch[:half]), self._store(user_id, batch[half:])])
+        return self._drive(
+            _Plans.create_documents(user_id, documents, max_count=limit, max_bytes=self.batch_bytes)
+        )
 
     def batch_limit(self) -> int:
         """Documents per batch request, read once from the server's OpenAPI schema."""
@@ -596,11 +672,7 @@ class Client(_Base):
 
     def get_documents(self, user_id: int, external_ids: Sequence[str]) -> list[DocumentDetail]:
         """The documents with these external ids, in that order; missing ones are left out."""
-        found: list[DocumentDetail] = []
-        for start in range(0, len(external_ids), MAX_BATCH_DOCUMENTS):
-            part = external_ids[start : start + MAX_BATCH_DOCUMENTS]
-            found += self._run(_Calls.lookup(user_id, part)).documents
-        return found
+        return self._drive(_Plans.get_documents(user_id, external_ids))
 
     def delete_document(self, user_id: int, document_id: int) -> None:
         """Delete one document."""
@@ -614,13 +686,7 @@ class Client(_Base):
         external_ids: Sequence[str] | None = None,
     ) -> int:
         """Delete the documents matching `filter`, or with these external ids; how many."""
-        if external_ids is not None:
-            deleted = 0
-            for start in range(0, len(external_ids), MAX_BATCH_DOCUMENTS):
-                part = list(external_ids[start : start + MAX_BATCH_DOCUMENTS])
-                deleted += self._run(_Calls.delete_documents(user_id, None, part)).deleted
-            return deleted
-        return self._run(_Calls.delete_documents(user_id, filter, None)).deleted
+        return self._drive(_Plans.delete_documents(user_id, filter, external_ids))
 
     def list_documents_page(
         self,
@@ -685,37 +751,13 @@ class Client(_Base):
 
     def embed(self, texts: Sequence[str], *, model: str | None = None) -> list[list[float]]:
         """Vectors of `texts` from the server's built-in model (`POST /v1/embeddings`)."""
-        _check_texts(texts)
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), MAX_EMBEDDING_INPUTS):
-            part = texts[start : start + MAX_EMBEDDING_INPUTS]
-            vectors += _vectors(self._run(_Calls.embed(part, model)))
-        return vectors
+        return self._drive(_Plans.embed(texts, model))
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base[httpx.AsyncClient]):
     """`Client` for asyncio: the same methods, awaited; `list_documents` is an async iterator."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 60.0,
-        retries: int = 3,
-        max_retry_wait: float = 30.0,
-        batch_bytes: int = DEFAULT_BATCH_BYTES,
-    ) -> None:
-        super().__init__(
-            base_url,
-            api_key,
-            retries=retries,
-            max_retry_wait=max_retry_wait,
-            batch_bytes=batch_bytes,
-        )
-        self.http = httpx.AsyncClient(
-            base_url=self.base_url, headers=self._headers, timeout=timeout
-        )
+    _http_class = httpx.AsyncClient
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -740,6 +782,17 @@ class AsyncClient(_Base):
                 return request.read(response)
             await asyncio.sleep(_retry_after(response, attempt=attempt, cap=self.max_retry_wait))
             attempt += 1
+
+    async def _drive(self, plan: _Plan[T]) -> T:
+        """Send the plan's requests, and back their answers or errors; its result."""
+        step = _advance(plan, None)
+        while isinstance(step, _Request):
+            try:
+                outcome = await self._run(step)
+            except PgsearchClientError as exc:
+                outcome = exc
+            step = _advance(plan, outcome)
+        return step.result
 
     async def health(self) -> Health:
         """The server's `/health` (raises `ServiceUnavailable` when its database is down)."""
@@ -782,22 +835,9 @@ class AsyncClient(_Base):
     ) -> BatchResult:
         """Store documents in batches at the server's limit (see `Client.create_documents`)."""
         limit = await self.batch_limit()
-        results = []
-        for batch in _batches(
-            map(_document_json, documents), max_count=limit, max_bytes=self.batch_bytes
-        ):
-            results.append(await self._store(user_id, batch))
-        return _merge(results)
-
-    async def _store(self, user_id: int, batch: list[dict[str, Any]]) -> BatchResult:
-        try:
-            return await self._run(_Calls.batch(user_id, batch))
-        except PayloadTooLarge:
-            if len(batch) == 1:
-                raise
-            half = len(batch) // 2
-            first = await self._store(user_id, batch[:half])
-            return _merge([first, await self._store(user_id, batch[half:])])
+        return await self._drive(
+            _Plans.create_documents(user_id, documents, max_count=limit, max_bytes=self.batch_bytes)
+        )
 
     async def batch_limit(self) -> int:
         """Documents per batch request, read once from the server's OpenAPI schema."""
@@ -818,11 +858,7 @@ class AsyncClient(_Base):
         self, user_id: int, external_ids: Sequence[str]
     ) -> list[DocumentDetail]:
         """The documents with these external ids, in that order; missing ones are left out."""
-        found: list[DocumentDetail] = []
-        for start in range(0, len(external_ids), MAX_BATCH_DOCUMENTS):
-            part = external_ids[start : start + MAX_BATCH_DOCUMENTS]
-            found += (await self._run(_Calls.lookup(user_id, part))).documents
-        return found
+        return await self._drive(_Plans.get_documents(user_id, external_ids))
 
     async def delete_document(self, user_id: int, document_id: int) -> None:
         """Delete one document."""
@@ -836,13 +872,7 @@ class AsyncClient(_Base):
         external_ids: Sequence[str] | None = None,
     ) -> int:
         """Delete the documents matching `filter`, or with these external ids; how many."""
-        if external_ids is not None:
-            deleted = 0
-            for start in range(0, len(external_ids), MAX_BATCH_DOCUMENTS):
-                part = list(external_ids[start : start + MAX_BATCH_DOCUMENTS])
-                deleted += (await self._run(_Calls.delete_documents(user_id, None, part))).deleted
-            return deleted
-        return (await self._run(_Calls.delete_documents(user_id, filter, None))).deleted
+        return await self._drive(_Plans.delete_documents(user_id, filter, external_ids))
 
     async def list_documents_page(
         self,
@@ -907,9 +937,4 @@ class AsyncClient(_Base):
 
     async def embed(self, texts: Sequence[str], *, model: str | None = None) -> list[list[float]]:
         """Vectors of `texts` from the server's built-in model (`POST /v1/embeddings`)."""
-        _check_texts(texts)
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), MAX_EMBEDDING_INPUTS):
-            part = texts[start : start + MAX_EMBEDDING_INPUTS]
-            vectors += _vectors(await self._run(_Calls.embed(part, model)))
-        return vectors
+        return await self._drive(_Plans.embed(texts, model))

@@ -24,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from pgsearch.client import AsyncClient, Client
-from pgsearch.schemas import SearchHit, SearchMode
+from pgsearch.schemas import DocumentDetail, SearchHit, SearchMode
 
 __all__ = ["PgsearchEmbeddings", "PgsearchVectorStore"]
 
@@ -95,8 +95,21 @@ class PgsearchEmbeddings(Embeddings):
         return (await self._clients.async_.embed([text], model=self.model))[0]
 
 
-def _to_document(hit: SearchHit) -> Document:
-    return Document(id=hit.external_id, page_content=hit.text, metadata=hit.metadata)
+def _to_document(found: SearchHit | DocumentDetail) -> Document:
+    return Document(id=found.external_id, page_content=found.text, metadata=found.metadata)
+
+
+def _deletions(ids: list[str] | None, kwargs: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The `delete_documents` arguments of `delete(ids, filter=...)`: the ids, then the filter."""
+    filter = kwargs.get("filter")
+    if ids is None and filter is None:
+        raise ValueError(f"{name}() needs `ids` or `filter=`")
+    calls: list[dict[str, Any]] = []
+    if ids:
+        calls.append({"external_ids": ids})
+    if filter is not None:
+        calls.append({"filter": filter})
+    return calls
 
 
 def _prepare(
@@ -205,24 +218,14 @@ class PgsearchVectorStore(VectorStore):
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete the documents with these ids (unknown ids are ignored), or with `filter=`."""
-        filter = kwargs.get("filter")
-        if ids is None and filter is None:
-            raise ValueError("delete() needs `ids` or `filter=`")
-        if ids:
-            self._clients.sync.delete_documents(self.user_id, external_ids=ids)
-        if filter is not None:
-            self._clients.sync.delete_documents(self.user_id, filter=filter)
+        for call in _deletions(ids, kwargs, "delete"):
+            self._clients.sync.delete_documents(self.user_id, **call)
         return True
 
     async def adelete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete the documents with these ids (unknown ids are ignored), or with `filter=`."""
-        filter = kwargs.get("filter")
-        if ids is None and filter is None:
-            raise ValueError("adelete() needs `ids` or `filter=`")
-        if ids:
-            await self._clients.async_.delete_documents(self.user_id, external_ids=ids)
-        if filter is not None:
-            await self._clients.async_.delete_documents(self.user_id, filter=filter)
+        for call in _deletions(ids, kwargs, "adelete"):
+            await self._clients.async_.delete_documents(self.user_id, **call)
         return True
 
     # -- reading ----------------------------------------------------------------------------
@@ -230,12 +233,12 @@ class PgsearchVectorStore(VectorStore):
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents with these ids (whole texts), in that order; unknown ids are left out."""
         found = self._clients.sync.get_documents(self.user_id, list(ids)) if ids else []
-        return [Document(id=d.external_id, page_content=d.text, metadata=d.metadata) for d in found]
+        return [_to_document(d) for d in found]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The documents with these ids (whole texts), in that order; unknown ids are left out."""
         found = await self._clients.async_.get_documents(self.user_id, list(ids)) if ids else []
-        return [Document(id=d.external_id, page_content=d.text, metadata=d.metadata) for d in found]
+        return [_to_document(d) for d in found]
 
     def _search_args(
         self, query: str | None, vector: list[float] | None, k: int, kwargs: dict[str, Any]

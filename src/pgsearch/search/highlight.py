@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from pgsearch.analysis.languages import ANALYZERS
 from pgsearch.models import TEXT_SEARCH_CONFIG, Chunk, Document
@@ -55,6 +56,16 @@ def _any_word(config: Any, text: Any) -> Any:
     )
 
 
+def _rows(*arrays: tuple[str, str, Any]) -> TableValuedAlias:
+    """The rows of parallel array parameters, `unnest(:param, ...) AS (column, ...)`, from
+    `(parameter, column, element type)`s."""
+    return (
+        func.unnest(*(bindparam(param, type_=ARRAY(type_)) for param, _, type_ in arrays))
+        .table_valued(*(column for _, column, _ in arrays))
+        .render_derived()
+    )
+
+
 @cache
 def headline_statement() -> Select[Any]:
     """`(document_id, highlight)` for the chunks `(document_ids[i], chunk_indexes[i])`.
@@ -77,14 +88,7 @@ def headline_statement() -> Select[Any]:
         REGCONFIG,
     )
     split = bindparam("split_query", type_=Text)
-    compounds = (
-        func.unnest(
-            bindparam("compound_words", type_=ARRAY(Text)),
-            bindparam("compound_parts", type_=ARRAY(Text)),
-        )
-        .table_valued("word", "parts")
-        .render_derived()
-    )
+    compounds = _rows(("compound_words", "word", Text), ("compound_parts", "parts", Text))
     found = (
         select(func.string_agg(compounds.c.word, " "))
         .select_from(compounds)
@@ -101,13 +105,8 @@ def headline_statement() -> Select[Any]:
         else_=bindparam("query", type_=Text),
     )
     any_word = _any_word(config, query)
-    wanted = (
-        func.unnest(
-            bindparam("document_ids", type_=ARRAY(BigInteger)),
-            bindparam("chunk_indexes", type_=ARRAY(Integer)),
-        )
-        .table_valued("document_id", "chunk_index")
-        .render_derived()
+    wanted = _rows(
+        ("document_ids", "document_id", BigInteger), ("chunk_indexes", "chunk_index", Integer)
     )
     text = func.translate(Chunk.text, START + STOP, "")
     return (
