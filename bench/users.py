@@ -41,6 +41,7 @@ from rich.table import Table
 from bench.common import (
     BenchDatabase,
     Dataset,
+    backend_cpu_ns,
     bench_database,
     build_indexes,
     drop_search_indexes,
@@ -307,7 +308,7 @@ def timed_passes(
     with database.connect() as monitor:
         for p in range(passes + 1):  # pass 0 warms up
             for name, call in calls.items():
-                before = _backend_cpu_ns(monitor)
+                before = backend_cpu_ns(monitor)
                 cpu = time.process_time()
                 seconds: list[float] = []
                 for i in range(count):
@@ -315,7 +316,7 @@ def timed_passes(
                     found[name][i] = call(i)
                     seconds.append(time.perf_counter() - start)
                 cpu = time.process_time() - cpu
-                after = _backend_cpu_ns(monitor)
+                after = backend_cpu_ns(monitor)
                 if p > 0:
                     walls[name].append(seconds)
                     client[name].append(cpu * 1000 / count)
@@ -332,25 +333,6 @@ def timed_passes(
             found[name],
         )
     return timed
-
-
-_BACKENDS: LiteralString = (
-    "SELECT pid FROM pg_stat_activity"
-    " WHERE application_name = 'pgsearch' AND backend_type = 'client backend'"
-)
-
-
-def _backend_cpu_ns(monitor: Any) -> dict[int, int]:
-    """CPU time so far of each backend serving pgsearch's pool (the kernel's schedstat, in ns:
-    /proc/PID/stat counts in 10 ms ticks, coarser than a pass of small users' searches)."""
-    cpu: dict[int, int] = {}
-    for (pid,) in monitor.execute(_BACKENDS).fetchall():
-        try:
-            with open(f"/proc/{pid}/schedstat") as f:
-                cpu[pid] = int(f.read().split()[0])
-        except OSError:  # gone since (a connection the pool closed)
-            continue
-    return cpu
 
 
 def _semantic_recall(
