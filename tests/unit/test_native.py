@@ -44,7 +44,7 @@ def test_build_installs_the_library_and_the_extension_files_once(tmp_path: Path)
     extension = tmp_path / "share" / "extension"
     assert {p.name for p in extension.iterdir()} == {
         "pgsearch_bm25.control",
-        "pgsearch_bm25--1.1.sql",
+        "pgsearch_bm25--1.0.sql",
         "pgsearch_bm25--1.0--1.1.sql",
         "pgsearch_bm25.sha256",
     }

@@ -25,10 +25,11 @@ logger = logging.getLogger(__name__)
 EXTENSION = "pgsearch_bm25"
 _HERE = Path(__file__).parent
 _SOURCE = _HERE / f"{EXTENSION}.c"
-# Files of the extension's folder: its control file and its install script.
+# Files of the extension's folder: its control file, the install script of its first version
+# and the update scripts after it (CREATE EXTENSION runs them in turn up to default_version).
 _SHARED = (
     _HERE / f"{EXTENSION}.control",
-    _HERE / f"{EXTENSION}--1.1.sql",
+    _HERE / f"{EXTENSION}--1.0.sql",
     _HERE / f"{EXTENSION}--1.0--1.1.sql",
 )
 # PostgreSQL's own build flags that change the meaning of C code (not its warnings, which

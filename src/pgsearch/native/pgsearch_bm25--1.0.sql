@@ -13,13 +13,3 @@ CREATE FUNCTION bm25_score(
 RETURNS double precision
 AS 'MODULE_PATHNAME', 'bm25_score'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION bm25_top_k(
-    postings_index regclass, user_id integer, terms bigint[], weights double precision[],
-    depths integer[], n integer, chunks_pkey regclass, lexemes text[],
-    lexeme_weights double precision[], norm0 double precision, norm1 double precision,
-    k integer, drift double precision)
-RETURNS TABLE (chunk_id bigint, document_id bigint, score double precision,
-               outside double precision)
-AS 'MODULE_PATHNAME', 'bm25_top_k'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 300;
