@@ -96,3 +96,15 @@ def test_a_missing_extension_file_is_installed_again(tmp_path: Path) -> None:
     control.unlink()
     native.build(pg_config)
     assert control.exists()
+
+
+def test_missing_extension_files_are_a_build_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An install that lost one of the extension's files starts with the SQL form, instead of
+    an OSError out of the embedded server's start."""
+    pg_config = fake_pg_config(tmp_path, real_includedir())
+    monkeypatch.setattr(native, "_SHARED", (*native._SHARED, tmp_path / "gone.sql"))
+    with pytest.raises(NativeBuildError, match="gone.sql"):
+        native.build(pg_config)
+    assert not native.try_build(pg_config)

@@ -50,7 +50,10 @@ _BUILD_TIMEOUT_S = 300
 def _digest() -> str:
     h = hashlib.sha256(" ".join(_CFLAGS).encode())
     for path in (_SOURCE, *_SHARED):
-        h.update(path.read_bytes())
+        try:
+            h.update(path.read_bytes())
+        except OSError as exc:  # an install that lost the extension's files
+            raise NativeBuildError(f"cannot read the extension's source: {exc}") from exc
     return h.hexdigest()
 
 
