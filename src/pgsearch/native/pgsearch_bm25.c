@@ -282,7 +282,18 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 						RelationGetRelationName(index))));
 	snapshot = mvcc_snapshot();
 
-	chunks = chunkhash_create(CurrentMemoryContext, 4096, NULL);
+	/*
+	 * Sized for every posting a distinct chunk: growing it rehashes every entry. Capped (a
+	 * depth may be far longer than its list, and the table is zeroed when made).
+	 */
+	{
+		uint64		expected = 0;
+
+		for (int t = 0; t < qt->count; t++)
+			expected += Max(DatumGetInt32(qt->depths[t]), 0);
+		chunks = chunkhash_create(CurrentMemoryContext,
+								  (uint32) Max(Min(expected, (uint64) 1 << 16), 4096), NULL);
+	}
 	slot = table_slot_create(heap, NULL);
 
 	for (int t = 0; t < qt->count; t++)
