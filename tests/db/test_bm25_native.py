@@ -477,6 +477,17 @@ def test_top_k_refuses_a_key_of_another_shape(client: TestClient) -> None:
                 conn.execute(text(TOP_K), {"uid": uid, "key": "pk_chunks", "k": 0, "drift": None})
 
 
+def test_top_k_takes_any_k(client: TestClient) -> None:
+    """k bounds the documents kept, not what is allocated: a k above the chunks read is no
+    error (a k of 2^31 - 1 asked for 32 GB)."""
+    uid = zebra_user(client)
+    with db.get_engine().connect() as conn:
+        found = conn.execute(
+            text(TOP_K), {"uid": uid, "key": "pk_chunks", "k": 2**31 - 1, "drift": 1.0}
+        ).all()
+    assert [n for n, _ in found] == [f"z{i}" for i in range(6)]
+
+
 def test_init_db_updates_an_extension_of_the_previous_version(client: TestClient) -> None:
     """A database made by pgsearch with pgsearch_bm25 1.0 (no bm25_top_k) gets 1.1's function
     from the update script, and keyword search uses it."""
@@ -525,3 +536,4 @@ def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(
     assert [p["bm25_per_term"] for p in top_k] == [2, shallow.deep(40).per_term]
     assert not any("bm25_scores" in sql for sql, _ in statements)  # the exhaustive form's
     assert_same_ranking(found, expected)
+

@@ -714,7 +714,8 @@ bm25_top_k(PG_FUNCTION_ARGS)
 	snapshot = mvcc_snapshot();
 	slot = table_slot_create(heap, NULL);
 	scan = index_beginscan(heap, index, snapshot, NULL, 1, 0);
-	top = palloc(sizeof(DocScore) * k);
+	/* No more documents than chunks scored: k is the caller's, as large as it likes. */
+	top = palloc(sizeof(DocScore) * Min(k, kept));
 	for (int i = 0; i < kept; i++)
 	{
 		double		bound = best[i].sum + unseen;
