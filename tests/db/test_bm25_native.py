@@ -537,3 +537,54 @@ def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(
     assert not any("bm25_scores" in sql for sql, _ in statements)  # the exhaustive form's
     assert_same_ranking(found, expected)
 
+
+def test_native_reading_keeps_its_locks_until_the_transaction_ends(client: TestClient) -> None:
+    """As the executor keeps them: a TRUNCATE (not MVCC-safe) or a rewrite of what the
+    transaction read waits for its end, instead of showing it an empty table."""
+    uid = zebra_user(client)
+    engine = db.get_engine()
+    with engine.connect() as reader, engine.connect() as ddl:
+        assert reader.execute(text(TOP_K), {"uid": uid, "key": "pk_chunks", "k": 2, "drift": None})
+        for table in ("bm25_postings", "chunks"):
+            with pytest.raises(Exception, match="could not obtain lock"):
+                with ddl.begin():
+                    ddl.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"))
+        reader.rollback()
+        with ddl.begin():
+            ddl.execute(text("LOCK TABLE bm25_postings, chunks IN ACCESS EXCLUSIVE MODE NOWAIT"))
+
+
+def test_top_k_locks_the_chunks_before_the_postings(client: TestClient) -> None:
+    """TRUNCATE chunks locks the chunks, then (its trigger) the postings: a reader that kept
+    the postings locked while it waited for the chunks deadlocked with it."""
+    uid = zebra_user(client)
+    engine = db.get_engine()
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SET lock_timeout = '30s'"))
+                args = {"uid": uid, "key": "pk_chunks", "k": 2, "drift": None}
+                outcome.append(len(conn.execute(text(TOP_K), args).all()))
+                conn.rollback()
+        except Exception as exc:  # reported below
+            outcome.append(exc)
+
+    with engine.connect() as ddl:
+        ddl.execute(text("LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE"))
+        thread = threading.Thread(target=reader)
+        thread.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            " AND relation = 'chunks'::regclass"
+        )
+        deadline = time.monotonic() + 30
+        while ddl.scalar(waiting) == 0:
+            assert time.monotonic() < deadline, "the reader never waited for the chunks"
+            time.sleep(0.05)
+        # The reader holds nothing yet: the postings are the DDL's to take.
+        ddl.execute(text("LOCK TABLE bm25_postings IN ACCESS EXCLUSIVE MODE NOWAIT"))
+        ddl.rollback()
+    thread.join(60)
+    assert outcome == [6]

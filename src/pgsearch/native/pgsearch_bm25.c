@@ -382,8 +382,9 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 	ExecDropSingleTupleTableSlot(slot);
 	if (BufferIsValid(vmbuffer))
 		ReleaseBuffer(vmbuffer);
-	table_close(heap, AccessShareLock);
-	index_close(index, AccessShareLock);
+	/* Locked till the transaction ends, as the executor keeps what it read. */
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
 
 	/*
 	 * The n best by a min-heap of n (its root the worst kept): one comparison for most entries,
@@ -673,14 +674,10 @@ bm25_top_k(PG_FUNCTION_ARGS)
 	if (prune)
 		drift = PG_GETARG_FLOAT8(12);
 
-	kept = read_bounds(PG_GETARG_OID(0), PG_GETARG_INT32(1), &qt, n, &best, &unseen);
-	/* As the SQL form: the n-th bound counts when n were kept, of n or more read. */
-	outside = unseen;
-	if (kept == n && kept > 0 && best[kept - 1].sum + unseen > outside)
-		outside = best[kept - 1].sum + unseen;
-	if (kept == 0)
-		return (Datum) 0;
-
+	/*
+	 * The chunks before the postings, in the order TRUNCATE chunks locks them (its trigger
+	 * empties the postings): holding the postings while waiting for the chunks deadlocked.
+	 */
 	open_index(PG_GETARG_OID(6), &heap, &index);
 	desc = RelationGetDescr(heap);
 	for (int i = 0; i < desc->natts; i++)
@@ -711,6 +708,19 @@ bm25_top_k(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("index \"%s\" must be a unique index on one bigint column",
 						RelationGetRelationName(index))));
+
+	kept = read_bounds(PG_GETARG_OID(0), PG_GETARG_INT32(1), &qt, n, &best, &unseen);
+	/* As the SQL form: the n-th bound counts when n were kept, of n or more read. */
+	outside = unseen;
+	if (kept == n && kept > 0 && best[kept - 1].sum + unseen > outside)
+		outside = best[kept - 1].sum + unseen;
+	if (kept == 0)
+	{
+		index_close(index, NoLock);
+		table_close(heap, NoLock);
+		return (Datum) 0;
+	}
+
 	snapshot = mvcc_snapshot();
 	slot = table_slot_create(heap, NULL);
 	scan = index_beginscan(heap, index, snapshot, NULL, 1, 0);
@@ -761,8 +771,8 @@ bm25_top_k(PG_FUNCTION_ARGS)
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(heap, AccessShareLock);
-	index_close(index, AccessShareLock);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
 	return (Datum) 0;
 }
 
