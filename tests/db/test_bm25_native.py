@@ -588,3 +588,42 @@ def test_top_k_locks_the_chunks_before_the_postings(client: TestClient) -> None:
         ddl.rollback()
     thread.join(60)
     assert outcome == [6]
+
+
+def test_top_bounds_refuses_an_index_too_new_for_its_snapshot(client: TestClient) -> None:
+    """An index built over broken HOT chains (indcheckxmin) holds the newest version's values
+    for every version of the chain: a snapshot older than the index must not read it (the
+    planner does not), or it reads values its rows never had."""
+    engine = db.get_engine()
+    read = text("SELECT bound FROM bm25_top_bounds('hot_impact', 1, '{7}', '{1}', '{5}', 5)")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as ddl:
+        ddl.execute(
+            text(
+                "CREATE TABLE hot_postings"
+                " (user_id int, term bigint, impact real, chunk_id bigint, length int)"
+            )
+        )
+        try:
+            ddl.execute(text("INSERT INTO hot_postings VALUES (1, 7, 0.5, 1, 9)"))
+            with engine.connect().execution_options(isolation_level="REPEATABLE READ") as old:
+                old.execute(text("SELECT 1"))  # its snapshot: impact 0.5
+                # No index yet: a HOT update, its old version kept for the snapshot above.
+                ddl.execute(text("UPDATE hot_postings SET impact = 0.9"))
+                ddl.execute(
+                    text(
+                        "CREATE INDEX hot_impact ON hot_postings (user_id, term, impact DESC)"
+                        " INCLUDE (chunk_id, length)"
+                    )
+                )
+                assert ddl.scalar(
+                    text(
+                        "SELECT indcheckxmin FROM pg_index"
+                        " WHERE indexrelid = 'hot_impact'::regclass"
+                    )
+                )
+                assert old.scalar(text("SELECT impact FROM hot_postings")) == 0.5
+                with pytest.raises(Exception, match="too new"):
+                    old.scalar(read)
+            assert ddl.scalar(read) == pytest.approx(0.9)
+        finally:
+            ddl.execute(text("DROP TABLE hot_postings"))

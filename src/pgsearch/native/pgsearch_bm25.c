@@ -27,6 +27,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/visibilitymap.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
@@ -219,6 +220,17 @@ open_index(Oid index_oid, Relation *heap_out, Relation *index_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("index \"%s\" is not valid", RelationGetRelationName(index))));
+	/*
+	 * Built over broken HOT chains, it holds a chain's newest values for its older versions
+	 * too: only snapshots newer than it may read it (the planner's test).
+	 */
+	if (index->rd_index->indcheckxmin &&
+		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data),
+							   TransactionXmin))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" is too new for this transaction's snapshot",
+						RelationGetRelationName(index))));
 	if (!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
