@@ -174,6 +174,22 @@ def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
 
 
 @contextmanager
+def module_database(config: DatabaseConfig, name: str) -> Iterator[DatabaseConfig]:
+    """A new database `name` on the session's server for data a module's tests only read
+    (the per-test TRUNCATE leaves it alone); the engine points at it for the block (the app's
+    lifespan migrates it), back at `config` after, and it is dropped."""
+    own = new_database(config, name)
+    db.configure(own)
+    try:
+        yield own
+    finally:
+        db.configure(config)
+        conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
 def executed_statements() -> Iterator[list[tuple[str, Mapping[str, Any]]]]:
     """(SQL, parameters) of each statement run in the block: by the engine (sessions) or by
     the search's own execution (`db.fetch_all`, `db.fetch_all_sync`)."""
