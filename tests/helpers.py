@@ -166,11 +166,16 @@ def run_concurrently(work: Callable[[int], None], count: int) -> list[BaseExcept
 
 def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
     """`config` pointed at a new, empty database `name` on the same embedded server."""
-    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with _server_admin(config) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return config.model_copy(update={"DB_NAME": name})
+
+
+def _server_admin(config: DatabaseConfig) -> psycopg.Connection[Any]:
+    """A superuser connection to the embedded server of `config` (autocommit)."""
+    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
+    return psycopg.connect(conninfo, autocommit=True)
 
 
 @contextmanager
@@ -184,8 +189,7 @@ def module_database(config: DatabaseConfig, name: str) -> Iterator[DatabaseConfi
         yield own
     finally:
         db.configure(config)
-        conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with _server_admin(config) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
