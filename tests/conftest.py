@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +28,9 @@ from pgsearch.embedded import get_embedded
 from pgsearch.models import Base
 from pgsearch.services import user_facts
 from pgsearch.testing import temporary_database
+
+if TYPE_CHECKING:
+    from pgsearch.client import Client
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -183,3 +187,20 @@ def pgsearch_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     admin_key = "client-admin-key-0123456789"
     with running_serve(tmp, "--no-access-log", PGSEARCH_ADMIN_KEY=admin_key) as url:
         yield Serve(url=url, admin_key=admin_key)
+
+
+@pytest.fixture
+def pg(pgsearch_serve: Serve) -> Iterator[Client]:
+    """A `pgsearch.client.Client` on the shared `serve`, with its admin key."""
+    from pgsearch.client import Client
+
+    with Client(pgsearch_serve.url, pgsearch_serve.admin_key) as c:
+        yield c
+
+
+@pytest.fixture
+def pg_user(pg: Client) -> Iterator[int]:
+    """A new user in the shared `serve`, deleted after the test."""
+    user = pg.create_user("test user")
+    yield user.id
+    pg.delete_user(user.id)

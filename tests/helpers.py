@@ -166,11 +166,31 @@ def run_concurrently(work: Callable[[int], None], count: int) -> list[BaseExcept
 
 def new_database(config: DatabaseConfig, name: str) -> DatabaseConfig:
     """`config` pointed at a new, empty database `name` on the same embedded server."""
-    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with _server_admin(config) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return config.model_copy(update={"DB_NAME": name})
+
+
+def _server_admin(config: DatabaseConfig) -> psycopg.Connection[Any]:
+    """A superuser connection to the embedded server of `config` (autocommit)."""
+    conninfo = f"host={config.socket_dir} user=postgres dbname=postgres"
+    return psycopg.connect(conninfo, autocommit=True)
+
+
+@contextmanager
+def module_database(config: DatabaseConfig, name: str) -> Iterator[DatabaseConfig]:
+    """A new database `name` on the session's server for data a module's tests only read
+    (the per-test TRUNCATE leaves it alone); the engine points at it for the block (the app's
+    lifespan migrates it), back at `config` after, and it is dropped."""
+    own = new_database(config, name)
+    db.configure(own)
+    try:
+        yield own
+    finally:
+        db.configure(config)
+        with _server_admin(config) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager

@@ -299,12 +299,17 @@ def test_top_postings_fall_back_to_every_match_when_not_certified(client: TestCl
             assert [s for _, s in found] == pytest.approx([s for _, s in ranking[:k]], rel=1e-9)
 
 
+# 20 documents of "cat" (1-5 times), 20 of "dog" (1-3 times), one of both.
+CATS_AND_DOGS = {
+    **{f"c{i}": "cat " * (1 + i % 5) for i in range(20)},
+    **{f"g{i}": "dog " * (1 + i % 3) for i in range(20)},
+    "both": "cat dog",
+}
+
+
 def test_approximate_keyword_search_skips_the_fallback(client: TestClient) -> None:
     uid = make_user(client)
-    docs = {f"c{i}": "cat " * (1 + i % 5) for i in range(20)}
-    docs |= {f"g{i}": "dog " * (1 + i % 3) for i in range(20)}
-    docs |= {"both": "cat dog"}
-    post_docs(client, uid, docs)
+    post_docs(client, uid, CATS_AND_DOGS)
     narrow = Bm25Params(per_term=2, rescore=4)
     exact = run_keyword(uid, "cat dog", k=3, params=narrow)
     assert exact[0][0] == "both"
@@ -317,11 +322,8 @@ def test_exhaustive_fallback_only_up_to_its_cost(client: TestClient) -> None:
     `exhaustive_max` postings (Σ df of the query's terms); above, it is returned as found,
     with exact scores."""
     uid = make_user(client)
-    docs = {f"c{i}": "cat " * (1 + i % 5) for i in range(20)}
-    docs |= {f"g{i}": "dog " * (1 + i % 3) for i in range(20)}
-    docs |= {"both": "cat dog"}
-    post_docs(client, uid, docs)
-    expected = okapi(words(docs), ["cat", "dog"])
+    post_docs(client, uid, CATS_AND_DOGS)
+    expected = okapi(words(CATS_AND_DOGS), ["cat", "dog"])
     matches = 2 * 21  # postings of "cat" and of "dog"
     exact = sorted(expected.items(), key=lambda kv: -kv[1])[:3]
     for exhaustive_max, certified_or_exhaustive in ((matches, True), (matches - 1, False)):

@@ -15,6 +15,8 @@ from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
+from pgsearch.api.app import create_app
+from pgsearch.config import DatabaseConfig
 from pgsearch.embedding import get_embedder
 from pgsearch.models import Document
 from pgsearch.schemas import SearchRequest
@@ -28,6 +30,7 @@ from tests.helpers import (
     filter_corpus_user,
     make_user,
     mix,
+    module_database,
     unit,
     vec_doc,
 )
@@ -315,34 +318,52 @@ def test_k_beyond_ef_search_still_returns_k(client: TestClient) -> None:
 BIG, SMALL_USERS, SMALL = 3000, 30, 12
 
 
+ManyUsers = tuple[int, list[int], dict[str, list[float]]]
+
+
+@pytest.fixture(scope="module")
+def many_users_db(pg_config: DatabaseConfig) -> Iterator[tuple[DatabaseConfig, ManyUsers]]:
+    """One user of 3,000 chunks beside 30 of 12, statistics taken before the big one's ingest,
+    in a database of the module's own: made once, only read by the tests."""
+    with module_database(pg_config, "many_users") as config, TestClient(create_app()) as client:
+        with db.get_engine().begin() as conn:
+            # The statistics must stay as made here for the whole module.
+            conn.exec_driver_sql("ALTER TABLE chunks SET (autovacuum_enabled = false)")
+        rng = random.Random(5)
+        vectors: dict[str, list[float]] = {}
+
+        def docs(prefix: str, n: int) -> list[dict[str, Any]]:
+            out = []
+            for i in range(n):
+                vectors[f"{prefix}-{i}"] = [rng.gauss(0, 1) for _ in range(DIM)]
+                meta = {"n": i}
+                out.append(
+                    vec_doc(
+                        "x", vectors[f"{prefix}-{i}"], external_id=f"{prefix}-{i}", metadata=meta
+                    )
+                )
+            return out
+
+        small = [make_user(client, f"small {i}") for i in range(SMALL_USERS)]
+        for uid in small:
+            body = {"documents": docs(f"s{uid}", SMALL)}
+            assert client.post(f"/users/{uid}/documents/batch", json=body).status_code == 200
+        with db.get_engine().begin() as conn:
+            conn.exec_driver_sql("ANALYZE chunks")  # before the big user: its statistics lag
+        big = make_user(client, "big")
+        batch = docs("big", BIG)
+        for start in range(0, BIG, 1000):
+            body = {"documents": batch[start : start + 1000]}
+            assert client.post(f"/users/{big}/documents/batch", json=body).status_code == 200
+        yield config, (big, small, vectors)
+
+
 @pytest.fixture
-def many_users(client: TestClient) -> tuple[int, list[int], dict[str, list[float]]]:
-    """One user of 3,000 chunks beside 30 of 12, statistics taken before the big one's ingest."""
-    rng = random.Random(5)
-    vectors: dict[str, list[float]] = {}
-
-    def docs(prefix: str, n: int) -> list[dict[str, Any]]:
-        out = []
-        for i in range(n):
-            vectors[f"{prefix}-{i}"] = [rng.gauss(0, 1) for _ in range(DIM)]
-            meta = {"n": i}
-            out.append(
-                vec_doc("x", vectors[f"{prefix}-{i}"], external_id=f"{prefix}-{i}", metadata=meta)
-            )
-        return out
-
-    small = [make_user(client, f"small {i}") for i in range(SMALL_USERS)]
-    for uid in small:
-        body = {"documents": docs(f"s{uid}", SMALL)}
-        assert client.post(f"/users/{uid}/documents/batch", json=body).status_code == 200
-    with db.get_engine().begin() as conn:
-        conn.exec_driver_sql("ANALYZE chunks")  # before the big user: its statistics lag
-    big = make_user(client, "big")
-    batch = docs("big", BIG)
-    for start in range(0, BIG, 1000):
-        body = {"documents": batch[start : start + 1000]}
-        assert client.post(f"/users/{big}/documents/batch", json=body).status_code == 200
-    return big, small, vectors
+def many_users(many_users_db: tuple[DatabaseConfig, ManyUsers]) -> ManyUsers:
+    """`many_users_db`'s users, the engine pointed at its database for the test."""
+    config, users = many_users_db
+    db.configure(config)
+    return users
 
 
 @contextmanager
@@ -364,7 +385,7 @@ def _plan(conn: Any, stmt: Any, params: dict[str, Any]) -> str:
 
 
 def test_semantic_path_by_user_size(
-    many_users: tuple[int, list[int], dict[str, list[float]]],
+    many_users: ManyUsers,
 ) -> None:
     """The big user goes through the HNSW index although the statistics say it has no rows;
     a small user gets an exact scan of its own chunks."""
@@ -388,7 +409,7 @@ def test_semantic_path_by_user_size(
 
 
 def test_small_users_among_many_get_k(
-    many_users: tuple[int, list[int], dict[str, list[float]]],
+    many_users: ManyUsers,
 ) -> None:
     """Each small user gets its exact top k in one statement, even where an HNSW scan would
     give up early; the big user's HNSW search still returns k."""
@@ -415,7 +436,7 @@ def test_small_users_among_many_get_k(
 
 
 def test_hnsw_short_of_k_falls_back_to_exact(
-    many_users: tuple[int, list[int], dict[str, list[float]]],
+    many_users: ManyUsers,
 ) -> None:
     """A filter matching 5 of the big user's 3,000 chunks, one no index serves: the HNSW scan
     runs out of budget first, the exact scan finds all 5."""
@@ -436,7 +457,7 @@ def test_hnsw_short_of_k_falls_back_to_exact(
 
 
 def test_hybrid_rescans_exactly_when_its_hnsw_side_stops_short(
-    many_users: tuple[int, list[int], dict[str, list[float]]],
+    many_users: ManyUsers,
 ) -> None:
     """20 of the big user's chunks match the filter: BM25 finds all 20 (every chunk says "x"),
     the HNSW scan runs out of budget first. The semantic side must still rank all 20."""

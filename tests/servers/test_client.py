@@ -29,20 +29,7 @@ from pgsearch.client import (
 from pgsearch.schemas import MAX_BATCH_DOCUMENTS
 from tests.conftest import Serve
 from tests.helpers import DIM, start_serve, stop_serve, wait_healthy
-from tests.pgserver import TcpPostgres, free_port
-
-
-@pytest.fixture
-def pg(pgsearch_serve: Serve) -> Iterator[Client]:
-    with Client(pgsearch_serve.url, pgsearch_serve.admin_key) as c:
-        yield c
-
-
-@pytest.fixture
-def uid(pg: Client) -> Iterator[int]:
-    user = pg.create_user("client-test")
-    yield user.id
-    pg.delete_user(user.id)
+from tests.pgserver import TcpPostgres, free_port, tcp_postgres
 
 
 def requests_to(client: Client, path_end: str) -> list[httpx.Request]:
@@ -70,115 +57,115 @@ def test_users(pg: Client) -> None:
     assert str(raised.value) == f"404: user {user.id} not found"
 
 
-def test_errors_carry_the_servers_status_and_message(pg: Client, uid: int) -> None:
+def test_errors_carry_the_servers_status_and_message(pg: Client, pg_user: int) -> None:
     with pytest.raises(UnprocessableEntity) as invalid:
         pg.create_user("")
     assert invalid.value.status_code == 422
     assert invalid.value.message == "body.name: String should have at least 1 character"
     with pytest.raises(UnprocessableEntity) as dims:
-        pg.create_document(uid, "x", chunks=[{"text": "x", "embedding": [0.1, 0.2, 0.3]}])
+        pg.create_document(pg_user, "x", chunks=[{"text": "x", "embedding": [0.1, 0.2, 0.3]}])
     assert dims.value.detail == f"chunks[0].embedding has 3 dimensions, expected {DIM}"
     with pytest.raises(UnprocessableEntity) as bad_filter:
-        pg.search(uid, "x", filter={"year": {"$gte": [1]}})
+        pg.search(pg_user, "x", filter={"year": {"$gte": [1]}})
     assert "$gte" in bad_filter.value.message
     with pytest.raises(NotFound):
-        pg.get_document(uid, 10**9)
+        pg.get_document(pg_user, 10**9)
     assert isinstance(invalid.value, PgsearchHTTPError)
 
 
-def test_keys_and_auth_errors(pg: Client, pgsearch_serve: Serve, uid: int) -> None:
-    created = pg.create_key(uid, name="laptop")
+def test_keys_and_auth_errors(pg: Client, pgsearch_serve: Serve, pg_user: int) -> None:
+    created = pg.create_key(pg_user, name="laptop")
     assert created.key and created.name == "laptop"
-    assert [k.id for k in pg.list_keys(uid)] == [created.id]
+    assert [k.id for k in pg.list_keys(pg_user)] == [created.id]
     with Client(pgsearch_serve.url, created.key) as own:
-        assert own.get_user(uid).id == uid
+        assert own.get_user(pg_user).id == pg_user
         with pytest.raises(Forbidden) as forbidden:
             own.create_user("nope")
         assert forbidden.value.detail == "this endpoint needs the admin key"
         with pytest.raises(NotFound):
-            own.get_user(uid + 1000)  # another user's: "not found", not "forbidden"
-        assert pg.revoke_key(uid, created.id).revoked_at is not None
+            own.get_user(pg_user + 1000)  # another user's: "not found", not "forbidden"
+        assert pg.revoke_key(pg_user, created.id).revoked_at is not None
         with pytest.raises(Unauthorized) as revoked:
-            own.get_user(uid)
+            own.get_user(pg_user)
         assert revoked.value.detail == "invalid or revoked API key"
     with Client(pgsearch_serve.url, api_key="") as anonymous, pytest.raises(Unauthorized) as e:
         anonymous.list_users()
     assert "Authorization" in e.value.message
 
 
-def test_documents(pg: Client, uid: int) -> None:
-    doc = pg.create_document(uid, "PostgreSQL is a database.", metadata={"lang": "en"})
+def test_documents(pg: Client, pg_user: int) -> None:
+    doc = pg.create_document(pg_user, "PostgreSQL is a database.", metadata={"lang": "en"})
     assert doc.metadata == {"lang": "en"} and doc.external_id is None
-    assert pg.get_document(uid, doc.id).text == "PostgreSQL is a database."
-    named = pg.create_document(uid, "first", external_id="a/b")
-    again = pg.create_document(uid, "second", external_id="a/b")
+    assert pg.get_document(pg_user, doc.id).text == "PostgreSQL is a database."
+    named = pg.create_document(pg_user, "first", external_id="a/b")
+    again = pg.create_document(pg_user, "second", external_id="a/b")
     assert again.id == named.id
-    found = pg.get_documents(uid, ["missing", "a/b"])
+    found = pg.get_documents(pg_user, ["missing", "a/b"])
     assert [(d.external_id, d.text) for d in found] == [("a/b", "second")]
-    pg.delete_document(uid, doc.id)
+    pg.delete_document(pg_user, doc.id)
     with pytest.raises(NotFound):
-        pg.delete_document(uid, doc.id)
-    assert pg.delete_documents(uid, external_ids=["a/b", "zz"]) == 1
-    pg.create_documents(uid, [{"text": f"t{i}", "metadata": {"odd": i % 2}} for i in range(6)])
-    assert pg.delete_documents(uid, filter={"odd": 1}) == 3
-    assert [d.metadata for d in pg.list_documents(uid)] == [{"odd": 0}] * 3
+        pg.delete_document(pg_user, doc.id)
+    assert pg.delete_documents(pg_user, external_ids=["a/b", "zz"]) == 1
+    pg.create_documents(pg_user, [{"text": f"t{i}", "metadata": {"odd": i % 2}} for i in range(6)])
+    assert pg.delete_documents(pg_user, filter={"odd": 1}) == 3
+    assert [d.metadata for d in pg.list_documents(pg_user)] == [{"odd": 0}] * 3
     with pytest.raises(TypeError):
-        pg.delete_documents(uid)
+        pg.delete_documents(pg_user)
 
 
-def test_listing_is_an_iterator_over_pages(pg: Client, uid: int) -> None:
+def test_listing_is_an_iterator_over_pages(pg: Client, pg_user: int) -> None:
     result = pg.create_documents(
-        uid, [{"text": f"doc {i}", "metadata": {"even": i % 2 == 0}} for i in range(25)]
+        pg_user, [{"text": f"doc {i}", "metadata": {"even": i % 2 == 0}} for i in range(25)]
     )
     pages = requests_to(pg, "/documents")
-    listed = list(pg.list_documents(uid, page_size=10))
+    listed = list(pg.list_documents(pg_user, page_size=10))
     assert [d.id for d in listed] == [d.id for d in result.documents]
     assert len(pages) == 3
     assert [p.url.params["after"] for p in pages] == ["0", str(listed[9].id), str(listed[19].id)]
-    evens = pg.list_documents(uid, filter={"even": True}, page_size=5)
+    evens = pg.list_documents(pg_user, filter={"even": True}, page_size=5)
     assert next(evens).id == result.documents[0].id  # lazy: one page fetched so far
     assert len(pages) == 4
     assert len(list(evens)) == 12
 
 
-def test_batches_are_split_at_the_servers_limit(pg: Client, uid: int) -> None:
+def test_batches_are_split_at_the_servers_limit(pg: Client, pg_user: int) -> None:
     assert pg.batch_limit() == MAX_BATCH_DOCUMENTS  # read from the server's OpenAPI schema
     batches = requests_to(pg, "/documents/batch")
     docs = [{"text": f"n{i}", "external_id": f"e{i}"} for i in range(MAX_BATCH_DOCUMENTS + 3)]
-    result = pg.create_documents(uid, docs)
+    result = pg.create_documents(pg_user, docs)
     assert [len(json.loads(b.content)["documents"]) for b in batches] == [MAX_BATCH_DOCUMENTS, 3]
     assert result.inserted == MAX_BATCH_DOCUMENTS + 3
     assert [d.external_id for d in result.documents] == [d["external_id"] for d in docs]
-    again = pg.create_documents(uid, docs[:5])
+    again = pg.create_documents(pg_user, docs[:5])
     assert (again.inserted, again.unchanged) == (0, 5)
 
 
-def test_batches_are_split_by_size(pg: Client, uid: int) -> None:
+def test_batches_are_split_by_size(pg: Client, pg_user: int) -> None:
     pg.batch_bytes = 1000
     batches = requests_to(pg, "/documents/batch")
-    result = pg.create_documents(uid, [{"text": "x" * 300} for _ in range(7)])
+    result = pg.create_documents(pg_user, [{"text": "x" * 300} for _ in range(7)])
     assert [len(json.loads(b.content)["documents"]) for b in batches] == [3, 3, 1]
     assert result.inserted == 7
 
 
-def test_search(pg: Client, uid: int) -> None:
+def test_search(pg: Client, pg_user: int) -> None:
     pg.create_documents(
-        uid,
+        pg_user,
         [
             {"text": "PostgreSQL is a relational database.", "metadata": {"lang": "en"}},
             {"text": "Bananas are yellow fruit.", "metadata": {"lang": "en"}},
             {"text": "PostgreSQL ist eine Datenbank.", "metadata": {"lang": "de"}},
         ],
     )
-    hybrid = pg.search(uid, "relational database", k=2)
+    hybrid = pg.search(pg_user, "relational database", k=2)
     assert hybrid.mode == "hybrid" and len(hybrid.results) == 2
     assert hybrid.results[0].text == "PostgreSQL is a relational database."
-    keyword = pg.search(uid, "bananas", mode="keyword")
+    keyword = pg.search(pg_user, "bananas", mode="keyword")
     assert [h.text for h in keyword.results] == ["Bananas are yellow fruit."]
-    german = pg.search(uid, "database", mode="semantic", filter={"lang": "de"})
+    german = pg.search(pg_user, "database", mode="semantic", filter={"lang": "de"})
     assert [h.metadata for h in german.results] == [{"lang": "de"}]
     [vector] = pg.embed(["yellow fruit"])
-    by_vector = pg.search(uid, vector=vector, k=1)
+    by_vector = pg.search(pg_user, vector=vector, k=1)
     assert by_vector.mode == "semantic"
     assert by_vector.results[0].text == "Bananas are yellow fruit."
 
@@ -313,19 +300,13 @@ async def test_async_client_retries_503(scripted: Callable[..., Scripted]) -> No
 def test_a_serve_whose_database_restarts(tmp_path: Path) -> None:
     """The real condition: the database goes down, the serve answers 503 with Retry-After, and
     the client's retries get through once it is back."""
-    postgres = TcpPostgres(tmp_path / "pg")
-    postgres.init()
-    postgres.start()
-    postgres.create_role_and_db("svc", "svc-password", "retry")
+    with tcp_postgres(tmp_path / "pg", "svc", "svc-password", "retry") as postgres:
+        _retries_through_a_restart(postgres, tmp_path)
+
+
+def _retries_through_a_restart(postgres: TcpPostgres, tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(postgres.port),
-        "DB_USER": "svc",
-        "DB_PASSWORD": "svc-password",
-        "DB_NAME": "retry",
-    }
+    env = {**os.environ, **postgres.env()}
     proc = start_serve(env, port, "--no-access-log", cwd=tmp_path)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -347,7 +328,6 @@ def test_a_serve_whose_database_restarts(tmp_path: Path) -> None:
         assert raised.value.response.headers["retry-after"] == "2"
     finally:
         stop_serve(proc)
-        postgres.stop()
 
 
 # -- AsyncClient against the real serve -------------------------------------------------------

@@ -4,19 +4,12 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pgsearch.client import AsyncClient, Client, UnprocessableEntity
 from tests.conftest import Serve
-
-
-@pytest.fixture
-def pg(pgsearch_serve: Serve) -> Iterator[Client]:
-    with Client(pgsearch_serve.url, pgsearch_serve.admin_key) as c:
-        yield c
 
 
 def test_upload_files(pg: Client, tmp_path: Path) -> None:

@@ -11,37 +11,20 @@ from fastapi.testclient import TestClient
 
 from pgsearch import db
 from pgsearch.api.app import create_app
-from pgsearch.config import DatabaseConfig
 from tests.helpers import run_pgsearch
-from tests.pgserver import TcpPostgres
+from tests.pgserver import TcpPostgres, tcp_postgres
 
 HOSTILE = "p@ss:w/rd#%?&="
 
 
 @pytest.fixture(scope="module")
 def tcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TcpPostgres]:
-    server = TcpPostgres(tmp_path_factory.mktemp("tcp-pg"))
-    server.init()
-    server.start()
-    server.create_role_and_db("app user", HOSTILE, "search db")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def external_env(server: TcpPostgres) -> dict[str, str]:
-    return {
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(server.port),
-        "DB_USER": "app user",
-        "DB_PASSWORD": HOSTILE,
-        "DB_NAME": "search db",
-    }
+    with tcp_postgres(tmp_path_factory.mktemp("tcp-pg"), "app user", HOSTILE, "search db") as pg:
+        yield pg
 
 
 def test_users_api_on_external_server(tcp_server: TcpPostgres) -> None:
-    cfg = DatabaseConfig(_env_file=None, **external_env(tcp_server))  # type: ignore[arg-type]
+    cfg = tcp_server.config()
     db.configure(cfg)
     try:
         with TestClient(create_app()) as c:
@@ -53,7 +36,7 @@ def test_users_api_on_external_server(tcp_server: TcpPostgres) -> None:
 
 
 def test_wrong_password_is_a_clear_cli_error(tcp_server: TcpPostgres, tmp_path: Path) -> None:
-    env = {**os.environ, **external_env(tcp_server), "DB_PASSWORD": "wrong"}
+    env = {**os.environ, **tcp_server.env(), "DB_PASSWORD": "wrong"}
     r = run_pgsearch("init-db", env=env, cwd=tmp_path)
     assert r.returncode == 1
     assert f"127.0.0.1:{tcp_server.port}" in r.stderr
@@ -63,7 +46,7 @@ def test_wrong_password_is_a_clear_cli_error(tcp_server: TcpPostgres, tmp_path: 
 
 
 def test_cli_init_db_on_external_server(tcp_server: TcpPostgres, tmp_path: Path) -> None:
-    env = {**os.environ, **external_env(tcp_server)}
+    env = {**os.environ, **tcp_server.env()}
     r = run_pgsearch("init-db", env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "✓ pgvector extension enabled" in r.stdout

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from langchain_core.documents import Document
 from langchain_core.vectorstores import VectorStore
@@ -16,25 +14,12 @@ from tests.conftest import Serve
 from tests.helpers import DIM
 
 
-@pytest.fixture
-def pg(pgsearch_serve: Serve) -> Iterator[Client]:
-    with Client(pgsearch_serve.url, pgsearch_serve.admin_key) as c:
-        yield c
-
-
-@pytest.fixture
-def user_id(pg: Client) -> Iterator[int]:
-    user = pg.create_user("langchain")
-    yield user.id
-    pg.delete_user(user.id)
-
-
 class TestServerEmbedded(VectorStoreIntegrationTests):
     """The store as most will use it: the server chunks and embeds."""
 
     @pytest.fixture
-    def vectorstore(self, pg: Client, user_id: int) -> VectorStore:
-        return PgsearchVectorStore(pg, user_id=user_id)
+    def vectorstore(self, pg: Client, pg_user: int) -> VectorStore:
+        return PgsearchVectorStore(pg, user_id=pg_user)
 
 
 class TestWithPgsearchEmbeddings(VectorStoreIntegrationTests):
@@ -42,8 +27,8 @@ class TestWithPgsearchEmbeddings(VectorStoreIntegrationTests):
     service's `/v1/embeddings`), stored as given."""
 
     @pytest.fixture
-    def vectorstore(self, pg: Client, user_id: int) -> VectorStore:
-        return PgsearchVectorStore(pg, user_id=user_id, embedding=PgsearchEmbeddings(pg))
+    def vectorstore(self, pg: Client, pg_user: int) -> VectorStore:
+        return PgsearchVectorStore(pg, user_id=pg_user, embedding=PgsearchEmbeddings(pg))
 
 
 # -- beyond the standard suite ----------------------------------------------------------------
@@ -61,8 +46,8 @@ def corpus(store: PgsearchVectorStore) -> list[str]:
     )
 
 
-def test_filter_mode_and_scores(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_filter_mode_and_scores(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     corpus(store)
     german = store.similarity_search("database", k=3, filter={"lang": "de"})
     assert [d.id for d in german] == ["pg-de"]
@@ -76,8 +61,8 @@ def test_filter_mode_and_scores(pg: Client, user_id: int) -> None:
     assert relevance[0][0].id in {"pg-en", "pg-de"} and 0 < relevance[0][1] <= 1
 
 
-def test_retriever_with_filter_and_mode(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_retriever_with_filter_and_mode(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     corpus(store)
     retriever = store.as_retriever(
         search_kwargs={"k": 2, "mode": "hybrid", "filter": {"lang": "en"}}
@@ -87,24 +72,24 @@ def test_retriever_with_filter_and_mode(pg: Client, user_id: int) -> None:
     assert found[0].metadata == {"lang": "en"}
 
 
-async def test_async_retriever(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id, mode="hybrid")
+async def test_async_retriever(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user, mode="hybrid")
     await store.aadd_texts(["PostgreSQL stores rows.", "Apples are red."], ids=["a", "b"])
     retriever = store.as_retriever(search_kwargs={"k": 1})
     assert [d.id for d in await retriever.ainvoke("apples")] == ["b"]
     assert [d.id for d in await store.asimilarity_search("rows", k=1, mode="keyword")] == ["a"]
 
 
-def test_search_by_vector(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_search_by_vector(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     corpus(store)
     vector = store.embeddings.embed_query("a fruit that is yellow")
     assert len(vector) == DIM
     assert store.similarity_search_by_vector(vector, k=1)[0].id == "banana"
 
 
-def test_delete_by_filter(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_delete_by_filter(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     corpus(store)
     assert store.delete(filter={"lang": "en"})
     assert [d.id for d in store.get_by_ids(["pg-en", "banana", "pg-de"])] == ["pg-de"]
@@ -112,8 +97,8 @@ def test_delete_by_filter(pg: Client, user_id: int) -> None:
         store.delete()
 
 
-def test_long_texts_are_chunked_by_the_server(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_long_texts_are_chunked_by_the_server(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     long = " ".join(f"Sentence {i} is about nothing much." for i in range(200))
     long += " The secret word is aubergine."
     store.add_texts([long], ids=["long"])
@@ -123,8 +108,8 @@ def test_long_texts_are_chunked_by_the_server(pg: Client, user_id: int) -> None:
     assert store.get_by_ids(["long"])[0].page_content == long  # the whole text
 
 
-def test_repeated_ids_in_one_call_keep_the_last(pg: Client, user_id: int) -> None:
-    store = PgsearchVectorStore(pg, user_id=user_id)
+def test_repeated_ids_in_one_call_keep_the_last(pg: Client, pg_user: int) -> None:
+    store = PgsearchVectorStore(pg, user_id=pg_user)
     assert store.add_texts(["one", "two"], ids=["x", "x"]) == ["x", "x"]
     assert [d.page_content for d in store.get_by_ids(["x"])] == ["two"]
 
@@ -147,9 +132,9 @@ def test_from_texts(pgsearch_serve: Serve, monkeypatch: pytest.MonkeyPatch) -> N
         store.client.delete_user(store.user_id)
 
 
-def test_an_embedding_of_another_dimension_is_a_clear_error(pg: Client, user_id: int) -> None:
+def test_an_embedding_of_another_dimension_is_a_clear_error(pg: Client, pg_user: int) -> None:
     from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    store = PgsearchVectorStore(pg, user_id=user_id, embedding=DeterministicFakeEmbedding(size=6))
+    store = PgsearchVectorStore(pg, user_id=pg_user, embedding=DeterministicFakeEmbedding(size=6))
     with pytest.raises(UnprocessableEntity, match=f"has 6 dimensions, expected {DIM}"):
         store.add_texts(["x"])

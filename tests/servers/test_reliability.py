@@ -21,48 +21,19 @@ from pgsearch.api.app import create_app
 from pgsearch.config import DatabaseConfig
 from pgsearch.models import Chunk, Document
 from tests.helpers import DIM, start_serve, unit, vec_doc, wait_healthy
-from tests.pgserver import TcpPostgres, free_port
+from tests.pgserver import TcpPostgres, free_port, tcp_postgres
 
 
 @pytest.fixture
 def tcp_pg(tmp_path: Path) -> Iterator[TcpPostgres]:
-    server = TcpPostgres(tmp_path / "pg")
-    server.init()
-    server.start()
-    server.create_role_and_db("svc", "svc-password", "faults")
-    try:
+    with tcp_postgres(tmp_path / "pg", "svc", "svc-password", "faults") as server:
         yield server
-    finally:
-        server.stop()
-
-
-def tcp_config(server: TcpPostgres) -> DatabaseConfig:
-    return DatabaseConfig(
-        _env_file=None,
-        DB_HOST="127.0.0.1",
-        DB_PORT=server.port,
-        DB_USER="svc",
-        DB_PASSWORD="svc-password",
-        DB_NAME="faults",
-        DB_CONNECT_TIMEOUT=2,
-    )
-
-
-def tcp_env(server: TcpPostgres) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(server.port),
-        "DB_USER": "svc",
-        "DB_PASSWORD": "svc-password",
-        "DB_NAME": "faults",
-    }
 
 
 def test_database_restart_gives_503_then_recovers(
     tcp_pg: TcpPostgres, pg_config: DatabaseConfig
 ) -> None:
-    db.configure(tcp_config(tcp_pg))
+    db.configure(tcp_pg.config(DB_CONNECT_TIMEOUT=2))
     try:
         with TestClient(create_app()) as c:
             uid = c.post("/users", json={"name": "u"}).json()["id"]
@@ -89,7 +60,7 @@ def test_database_restart_gives_503_then_recovers(
 def test_acknowledged_writes_survive_sigkill(
     tcp_pg: TcpPostgres, pg_config: DatabaseConfig
 ) -> None:
-    db.configure(tcp_config(tcp_pg))
+    db.configure(tcp_pg.config(DB_CONNECT_TIMEOUT=2))
     acknowledged: list[str] = []
     try:
         with TestClient(create_app()) as c:
@@ -122,7 +93,7 @@ def test_acknowledged_writes_survive_sigkill(
                     break
         assert len(acknowledged) > 5
         tcp_pg.start()
-        engine = db.create_db_engine(tcp_config(tcp_pg))
+        engine = db.create_db_engine(tcp_pg.config(DB_CONNECT_TIMEOUT=2))
         try:
             with engine.connect() as conn:
                 stored = set(conn.scalars(select(Document.external_id)))
@@ -150,7 +121,7 @@ def test_killing_the_service_mid_batch_leaves_all_or_nothing(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     for attempt in range(3):
-        proc = start_serve(tcp_env(tcp_pg), port, cwd=tmp_path)
+        proc = start_serve({**os.environ, **tcp_pg.env()}, port, cwd=tmp_path)
         try:
             wait_healthy(url, proc)
             uid = httpx.post(url + "/users", json={"name": f"u{attempt}"}).json()["id"]
@@ -172,7 +143,7 @@ def test_killing_the_service_mid_batch_leaves_all_or_nothing(
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-        engine = db.create_db_engine(tcp_config(tcp_pg))
+        engine = db.create_db_engine(tcp_pg.config(DB_CONNECT_TIMEOUT=2))
         try:
             with engine.connect() as conn:
                 n_docs = conn.scalar(
