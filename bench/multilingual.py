@@ -9,9 +9,9 @@ Sets (`pgsearch.evaluation.multilingual`): Korean, Japanese and Chinese translat
 descriptions (query = the translated synopsis), German, French and Spanish translated man pages
 (query = the NAME line's description) and, for reference, the English originals of those pages.
 Each language's documents are stored for a user of their own, exactly as the API stores them, and
-every query runs in semantic, keyword and hybrid (default fusion) mode; a query scores when its
-one relevant document is in the top k. Ingest throughput (chunks/s, embedding included), the
-process's CPU time per chunk and its peak RSS are printed too.
+every query runs in semantic, keyword and hybrid mode (the model's default fusion); a query
+scores when its one relevant document is in the top k. Ingest throughput (chunks/s, embedding
+included), the process's CPU time per chunk and its peak RSS are printed too.
 
 `--rule-off` takes the model for one of every language, as before the model-language rule of
 hybrid search (services.search.fusion_for), to measure what the rule changes.
