@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from pgsearch.embedding import for_queries, get_embedder
+from pgsearch.embedding.e5 import FUSION_ALPHAS as E5_FUSION
 from pgsearch.embedding.e5 import MODEL_NAME as E5
 from pgsearch.embedding.minilm import MODEL_NAME as MINILM
 from pgsearch.search.params import FusionParams
@@ -65,3 +69,27 @@ def test_other_queries_keep_the_configured_fusion() -> None:
     assert fusion_for("데이터베이스 백업", E5, CONFIGURED) == CONFIGURED
     assert fusion_for("Sicherung", E5, CONFIGURED, documents={"de": 3}) == CONFIGURED
     assert fusion_for("데이터베이스 백업", None, CONFIGURED) == CONFIGURED
+
+
+def test_a_model_brings_its_own_fusion(settings_env: Callable[..., None]) -> None:
+    settings_env()
+    assert E5_FUSION is not None
+    own = FusionParams(*E5_FUSION)
+    assert own != CONFIGURED
+    # The name search passes is the query embedder's, the model's own.
+    e5_name = for_queries(get_embedder("e5-multilingual")).name
+    for query, documents in (("Sicherung der Datenbank", {"de": 3}), ("database backup", EN)):
+        assert fusion_for(query, e5_name, None, documents=documents) == own, query
+    # MiniLM keeps the configured fusion, and its keyword end for languages it does not know.
+    assert fusion_for("database backup", MINILM, None, documents=EN) == CONFIGURED
+    assert fusion_for("Sicherung der Datenbank", MINILM, None, documents={"de": 3}) == KEYWORD_LED
+    # A client's vector, and a fusion the caller gives, are taken as they are.
+    assert fusion_for("database backup", None, None, documents=EN) == CONFIGURED
+    assert fusion_for("database backup", E5, CONFIGURED, documents=EN) == CONFIGURED
+
+
+def test_the_operators_fusion_outranks_the_models(settings_env: Callable[..., None]) -> None:
+    settings_env(PGSEARCH_HYBRID_ALPHA_MAX="0.8")
+    assert fusion_for("database backup", E5, None, documents=EN) == FusionParams(0.8, 0.2)
+    settings_env(PGSEARCH_HYBRID_ALPHA_MIN="0.3")
+    assert fusion_for("Sicherung", E5, None, documents={"de": 3}) == FusionParams(0.8, 0.3)

@@ -16,6 +16,7 @@ __all__ = [
     "BatchingEmbedder",
     "E5SmallEmbedder",
     "EMBEDDER_NAMES",
+    "MODEL_FUSION",
     "MODEL_LANGUAGES",
     "Embedder",
     "MiniLMEmbedder",
@@ -36,6 +37,10 @@ EMBEDDER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 # on keywords for a query in any other (services.search.fusion_for).
 MODEL_LANGUAGES: dict[str, frozenset[str]] = {
     m.MODEL_NAME: m.LANGUAGES for m in (minilm, wordllama, e5)
+}
+# The hybrid fusion (α_max, α_min) a built-in model brings, where it is not the configured one.
+MODEL_FUSION: dict[str, tuple[float, float]] = {
+    m.MODEL_NAME: m.FUSION_ALPHAS for m in (minilm, wordllama, e5) if m.FUSION_ALPHAS is not None
 }
 
 _instances: dict[str, Embedder] = {}

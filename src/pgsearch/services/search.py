@@ -16,7 +16,7 @@ from pgsearch.analysis import Analyzer
 from pgsearch.analysis.query import query_analyzers, query_languages
 from pgsearch.config import get_settings
 from pgsearch.db import AsyncConn, driver_connection, fetch_all, fetch_all_sync
-from pgsearch.embedding import MODEL_LANGUAGES, Embedder
+from pgsearch.embedding import MODEL_FUSION, MODEL_LANGUAGES, Embedder
 from pgsearch.errors import UserNotFound
 from pgsearch.models import Document, User
 from pgsearch.schemas import SearchHit, SearchMode, SearchRequest, SearchResponse
@@ -220,12 +220,15 @@ def fusion_for(
     language `requested` (or none) by a user with `documents` (language code → count) and
     `user_language` (or none).
 
+    `fusion` None: the model's own fusion where it brings one (`MODEL_FUSION`), unless the
+    operator set `PGSEARCH_HYBRID_ALPHA_*`; else the configured one.
+
     A model places text of a language it was not trained on almost at random: leaning on it
     pulled hybrid below keyword search in every language MiniLM does not know (README,
     Multilingual search quality). A query that can only be in such languages leans on its
-    keywords; one that may be in a language the model knows keeps the configured fusion.
+    keywords; one that may be in a language the model knows keeps the model's fusion.
     """
-    fusion = fusion or FusionParams.from_settings(get_settings())
+    fusion = fusion or model_fusion(model)
     known = MODEL_LANGUAGES.get(model) if model is not None else None
     if known is None or not query:
         return fusion
@@ -235,6 +238,16 @@ def fusion_for(
     if not languages or languages & known:
         return fusion
     return fusion.keyword_led()
+
+
+def model_fusion(model: str | None) -> FusionParams:
+    """The hybrid fusion for queries embedded by `model`: its own (`MODEL_FUSION`), unless the
+    operator set either `PGSEARCH_HYBRID_ALPHA_*`, else the configured one."""
+    settings = get_settings()
+    own = MODEL_FUSION.get(model) if model is not None else None
+    if own is None or {"hybrid_alpha_max", "hybrid_alpha_min"} & settings.model_fields_set:
+        return FusionParams.from_settings(settings)
+    return FusionParams(alpha_max=own[0], alpha_min=own[1])
 
 
 _USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
