@@ -102,6 +102,16 @@ def test_an_unsure_detection_takes_the_collections_language() -> None:
     assert detect_languages([UNSURE_SPANISH], documents={"de": 40, "es": 2}) == ["en"]
 
 
+def test_text_without_cjk_characters_is_never_taken_for_korean_japanese_or_chinese() -> None:
+    # The detector calls "d1" Korean, confidently; Korean analysis of Latin text would load a
+    # morphological analyzer for nothing and index the text under the wrong language.
+    for text in ("d1", "d2 d3", "x1"):
+        assert detect_language(text) not in {"ko", "ja", "zh"}, text
+        assert likely_language(text) not in {"ko", "ja", "zh"}, text
+    assert detect_languages(["d1"], documents={"ko": 10}) == ["en"]
+    assert detect_language("데이터베이스를 설치한다") == "ko"  # the script still decides
+
+
 def test_a_minority_language_joins_the_query_analyzers_by_the_best_guess() -> None:
     spanish_user = {"es": 100, "en": 2}
     # Under the detector's floor, so taken for English: its best guess is Spanish.

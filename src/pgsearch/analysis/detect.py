@@ -44,6 +44,8 @@ MIN_CONFIDENCE = 0.7
 GUESSES = 3
 MIN_GUESS = 0.1
 
+_CJK_LANGUAGES = frozenset({"ko", "ja", "zh"})
+
 _lock = threading.Lock()
 
 
@@ -87,8 +89,17 @@ def _detect(text: str) -> _Detection:
         return _Detection("zh", True)
     prose = _PROSE_WORD.findall(text[:PROSE_WINDOW])
     if len(prose) < MIN_PROSE_WORDS:
-        return _statistical(" ".join(sample.split()))
-    return _statistical(" ".join(prose)[:SAMPLE_CHARS])
+        found = _statistical(" ".join(sample.split()))
+    else:
+        found = _statistical(" ".join(prose)[:SAMPLE_CHARS])
+    if cjk == 0:
+        # The detector names Korean, Japanese or Chinese for a few Latin letters ("d1" is
+        # Korean to it); text with no CJK character is none of them.
+        guesses = tuple(g for g in found.guesses if g not in _CJK_LANGUAGES)
+        if found.language in _CJK_LANGUAGES:
+            return _Detection(DEFAULT_LANGUAGE, False, guesses)
+        return _Detection(found.language, found.certain, guesses)
+    return found
 
 
 def _settled(found: _Detection, prefer: Collection[str]) -> str:
