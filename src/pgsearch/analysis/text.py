@@ -37,6 +37,7 @@ _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
+
 class _SpaceOut(dict[int, str]):
     """`str.translate`'s table: every non-ASCII punctuation, symbol, separator or control
     character → space, any other as it is. Filled as characters are met: made whole at import,
