@@ -181,14 +181,16 @@ def _analysed() -> FromClause:
 
 
 def analyze() -> FromClause:
-    """The query's terms (`term`, `tf`), of all its analyses (`_analysed`).
+    """The query's lexemes and their terms (`lexeme`, `term`), of all its analyses
+    (`_analysed`).
 
-    Terms are hashed lexemes, so the terms of different analyzers mix in one BM25 query: a
-    collection in several languages loses no documents to a wrong guess of the query's.
+    Terms are hashed lexemes (as `bm25_terms` hashes a chunk's), so the terms of different
+    analyzers mix in one BM25 query: a collection in several languages loses no documents to a
+    wrong guess of the query's.
     """
-    analysed = _analysed()
-    terms = func.bm25_terms(analysed.c.tsv).table_valued("term", "tf")
-    return select(terms.c.term, terms.c.tf).select_from(analysed).join(terms, true()).subquery()
+    lexemes = _lexeme_rows().subquery()
+    term = func.hashtextextended(lexemes.c.lexeme, 0)
+    return select(lexemes.c.lexeme, term.label("term")).subquery()
 
 
 def query_params(query: str | None, analyzers: Sequence[Analyzer] = ()) -> dict[str, Any]:
@@ -237,16 +239,24 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     (`bm25_top_bounds` finds the cut while it reads).
     """
     terms = analyze()
-    # A scalar subquery: a primary-key look-up per query term, where a join may scan all the
-    # user's terms (the planner cannot tell how few terms a query has).
+    # LATERAL: a primary-key look-up per query term, where a join may scan all the user's
+    # terms (the planner cannot tell how few terms a query has); the inner join drops the
+    # terms no chunk of the user's holds.
     df_of = (
         select(Bm25Df.df)
         .where(Bm25Df.user_id == USER_ID, Bm25Df.term == terms.c.term)
-        .scalar_subquery()
+        .lateral("term_df")
     )
-    found = select(terms.c.term, cast(df_of, Double).label("df")).distinct().subquery("query_df")
+    found = (
+        select(terms.c.lexeme, terms.c.term, cast(df_of.c.df, Double).label("df"))
+        .select_from(terms)
+        .join(df_of, true())
+        .distinct()
+        .subquery("query_df")
+    )
     idf = func.ln(1 + (stats.c.n - found.c.df + 0.5) / (found.c.df + 0.5))
     columns: list[Any] = [
+        found.c.lexeme,
         found.c.term,
         found.c.df,
         stats.c.n,
@@ -255,9 +265,7 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
         stats.c.norm0,
         stats.c.norm1,
     ]
-    weighted = (
-        select(*columns).select_from(found).join(stats, true()).where(found.c.df.is_not(None))
-    )
+    weighted = select(*columns).select_from(found).join(stats, true())
     if not cut:
         return weighted.cte("bm25_terms").prefix_with("MATERIALIZED")
     # Depth in proportion to the term's IDF: a frequent term's postings add little to any
@@ -359,19 +367,15 @@ def _query_lexemes() -> CTE:
 
 
 def _query_weights(terms: CTE) -> CTE:
-    """The query's lexemes that are terms of the user's, with each one's `wa` (aligned arrays:
-    one aggregate pass fills both in the same order), and the length norms: `bm25_score`'s
-    arguments."""
-    distinct = _lexeme_rows().distinct().subquery()
+    """The query's lexemes that are terms of the user's, with each one's `wa` (aligned arrays),
+    and the length norms: `bm25_score`'s arguments."""
     return (
         select(
-            func.array_agg(distinct.c.lexeme).label("lexemes"),
-            func.array_agg(terms.c.wa).label("weights"),
+            func.array_agg(aggregate_order_by(terms.c.lexeme, terms.c.term)).label("lexemes"),
+            func.array_agg(aggregate_order_by(terms.c.wa, terms.c.term)).label("weights"),
             func.max(terms.c.norm0).label("norm0"),
             func.max(terms.c.norm1).label("norm1"),
         )
-        .select_from(distinct)
-        .join(terms, terms.c.term == func.hashtextextended(distinct.c.lexeme, 0))
         .cte("bm25_weights")
         .prefix_with("MATERIALIZED")
     )
