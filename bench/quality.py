@@ -17,11 +17,11 @@ import time
 
 from bench.common import bench_database
 from pgsearch import db
-from pgsearch.config import Settings
 from pgsearch.embedding import get_embedder
 from pgsearch.evaluation import CORPUS_NAMES, CorpusName, Scores, load_corpus
 from pgsearch.evaluation.service import evaluate, ingest
 from pgsearch.search.params import FusionParams
+from pgsearch.services.search import model_fusion
 
 
 def run_corpus(name: CorpusName, model: str) -> list[tuple[str, Scores]]:
@@ -38,7 +38,8 @@ def run_corpus(name: CorpusName, model: str) -> list[tuple[str, Scores]]:
         rows: list[tuple[str, Scores]] = []
         for mode in ("semantic", "keyword"):
             rows.append((mode, evaluate(session, uid, corpus.queries, embedder, mode=mode)))
-        configured = FusionParams.from_settings(Settings())
+        # The service's default for this model: its own fusion, or the configured one.
+        configured = model_fusion(embedder.name)
         # Fixed shares (alpha_max = alpha_min) beside the adaptive default.
         sweep = [FusionParams(alpha_max=a, alpha_min=a) for a in (0.9, 0.75, 0.5)]
         for fusion in [*(f for f in sweep if f != configured), configured]:
