@@ -7,12 +7,14 @@ import random
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from pgsearch import db
@@ -347,41 +349,52 @@ def test_top_bounds_orders_as_sql_orders_floats(client: TestClient) -> None:
         conn.rollback()
 
 
-def test_top_bounds_locks_the_table_before_its_index(client: TestClient) -> None:
-    """DDL locks a table before its indexes (DROP INDEX, REINDEX): a reader that locked the
-    index first and then waited for the table deadlocked with it."""
+@contextmanager
+def reader_waiting_for(
+    table: str, read: Callable[[Connection], object]
+) -> Iterator[tuple[Connection, list[object]]]:
+    """A connection holding `table` ACCESS EXCLUSIVE, once another thread's `read` waits for
+    it; at the end the lock is rolled back and `outcome` holds what `read` returned (or
+    raised)."""
     engine = db.get_engine()
-    read = text(
-        "SELECT count(*) FROM bm25_top_bounds('ix_bm25_postings_impact', 1, '{7}', '{1}', '{5}', 5)"
-    )
     outcome: list[object] = []
 
     def reader() -> None:
         try:
             with engine.connect() as conn:
                 conn.execute(text("SET lock_timeout = '30s'"))
-                outcome.append(conn.scalar(read))
+                outcome.append(read(conn))
                 conn.rollback()
-        except Exception as exc:  # reported below
+        except Exception as exc:  # reported through `outcome`
             outcome.append(exc)
 
     with engine.connect() as ddl:
-        ddl.execute(text("LOCK TABLE bm25_postings IN ACCESS EXCLUSIVE MODE"))
+        ddl.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         thread = threading.Thread(target=reader)
         thread.start()
         waiting = text(
             "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
-            " AND relation = 'bm25_postings'::regclass"
+            " AND relation = CAST(:table AS regclass)"
         )
         deadline = time.monotonic() + 30
-        while ddl.scalar(waiting) == 0:
-            assert time.monotonic() < deadline, "the reader never waited for the table"
+        while ddl.scalar(waiting, {"table": table}) == 0:
+            assert time.monotonic() < deadline, f"the reader never waited for {table}"
             time.sleep(0.05)
+        yield ddl, outcome
+        ddl.rollback()
+    thread.join(60)
+
+
+def test_top_bounds_locks_the_table_before_its_index(client: TestClient) -> None:
+    """DDL locks a table before its indexes (DROP INDEX, REINDEX): a reader that locked the
+    index first and then waited for the table deadlocked with it."""
+    read = text(
+        "SELECT count(*) FROM bm25_top_bounds('ix_bm25_postings_impact', 1, '{7}', '{1}', '{5}', 5)"
+    )
+    with reader_waiting_for("bm25_postings", lambda conn: conn.scalar(read)) as (ddl, outcome):
         # The reader holds nothing yet: the index is the DDL's to take.
         ddl.execute(text("SET LOCAL lock_timeout = '30s'"))
         ddl.execute(text("DROP INDEX ix_bm25_postings_impact"))
-        ddl.rollback()
-    thread.join(60)
     assert outcome == [0]
 
 
@@ -558,35 +571,14 @@ def test_top_k_locks_the_chunks_before_the_postings(client: TestClient) -> None:
     """TRUNCATE chunks locks the chunks, then (its trigger) the postings: a reader that kept
     the postings locked while it waited for the chunks deadlocked with it."""
     uid = zebra_user(client)
-    engine = db.get_engine()
-    outcome: list[object] = []
+    args = {"uid": uid, "key": "pk_chunks", "k": 2, "drift": None}
 
-    def reader() -> None:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SET lock_timeout = '30s'"))
-                args = {"uid": uid, "key": "pk_chunks", "k": 2, "drift": None}
-                outcome.append(len(conn.execute(text(TOP_K), args).all()))
-                conn.rollback()
-        except Exception as exc:  # reported below
-            outcome.append(exc)
+    def read(conn: Connection) -> int:
+        return len(conn.execute(text(TOP_K), args).all())
 
-    with engine.connect() as ddl:
-        ddl.execute(text("LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE"))
-        thread = threading.Thread(target=reader)
-        thread.start()
-        waiting = text(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
-            " AND relation = 'chunks'::regclass"
-        )
-        deadline = time.monotonic() + 30
-        while ddl.scalar(waiting) == 0:
-            assert time.monotonic() < deadline, "the reader never waited for the chunks"
-            time.sleep(0.05)
+    with reader_waiting_for("chunks", read) as (ddl, outcome):
         # The reader holds nothing yet: the postings are the DDL's to take.
         ddl.execute(text("LOCK TABLE bm25_postings IN ACCESS EXCLUSIVE MODE NOWAIT"))
-        ddl.rollback()
-    thread.join(60)
     assert outcome == [6]
 
 
