@@ -236,7 +236,7 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     the query), whether its list is longer than that (`cut`), and then
     `w` times its depth-th best impact (`cutw`): what a chunk missing from its top postings can
     at most get from it (0 when the list is read to its end). `native`: the depth only
-    (`bm25_top_bounds` finds the cut while it reads).
+    (`bm25_top_k` finds the cut while it reads).
     """
     terms = analyze()
     # LATERAL: a primary-key look-up per query term, where a join may scan all the user's
@@ -352,15 +352,15 @@ def _lexeme_rows() -> Select[Any]:
     return select(lexeme.c.lexeme).select_from(analysed).join(lexeme, true())
 
 
-def _query_lexemes() -> CTE:
-    """The query's lexemes in one array, for the SQL form's exact score.
+def _query_lexemes(terms: CTE) -> CTE:
+    """The lexemes of the query's terms in one array, for the SQL form's exact score (from
+    the terms' rows: the query is analysed once).
 
     A CTE joined in, not a subquery in the call: PostgreSQL inlines `bm25_terms` only when
     its argument holds no subquery.
     """
-    lexemes = _lexeme_rows().subquery()
     return (
-        select(func.array_agg(lexemes.c.lexeme).label("lexemes"))
+        select(func.array_agg(terms.c.lexeme).label("lexemes"))
         .cte("bm25_lexemes")
         .prefix_with("MATERIALIZED")
     )
@@ -500,7 +500,7 @@ def _scored(stats: CTE, terms: CTE, chosen: CTE, unseen: Any, *, prune: bool) ->
     # Exact scores from each chosen chunk's own lexemes: its `tsv` narrowed to the query's
     # lexemes (marked with weight A, then kept) gives the tf of every query term it holds,
     # with no look-up of postings a cut list may have left out.
-    lexemes = _query_lexemes()
+    lexemes = _query_lexemes(terms)
     held = func.bm25_terms(
         func.ts_filter(
             func.setweight(Chunk.tsv, literal_column("'A'::\"char\""), lexemes.c.lexemes),
