@@ -116,13 +116,19 @@ index_attno(Relation index, const char *name, Oid type)
  * Highest bound first; ties by chunk id, as the SQL form orders them (float8's order: NaN
  * above every number and equal to itself, so that this is a total order).
  */
-static int
+static inline int
 bound_desc(const void *a, const void *b)
 {
 	const ChunkBound *x = (const ChunkBound *) a;
 	const ChunkBound *y = (const ChunkBound *) b;
-	int			cmp = float8_cmp_internal(y->sum, x->sum);
+	int			cmp;
 
+	/* numbers compared inline: this runs for most chunks read */
+	if (x->sum > y->sum)
+		return -1;
+	if (x->sum < y->sum)
+		return 1;
+	cmp = x->sum == y->sum ? 0 : float8_cmp_internal(y->sum, x->sum);
 	if (cmp != 0)
 		return cmp;
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
@@ -273,6 +279,9 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 	double		unseen = 0.0;
 	Posting    *read = NULL;
 	int			read_size = 0;
+	int			total = 0;
+	int		   *starts;
+	double	   *cuts;
 	long		size;
 	int			kept = 0;
 	ChunkBound *best;
@@ -294,38 +303,25 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 						RelationGetRelationName(index))));
 	snapshot = mvcc_snapshot();
 
-	/*
-	 * Sized for every posting a distinct chunk: growing it rehashes every entry. Capped (a
-	 * depth may be far longer than its list, and the table is zeroed when made).
-	 */
-	{
-		uint64		expected = 0;
-
-		for (int t = 0; t < qt->count; t++)
-			expected += Max(DatumGetInt32(qt->depths[t]), 0);
-		chunks = chunkhash_create(CurrentMemoryContext,
-								  (uint32) Max(Min(expected, (uint64) 1 << 16), 4096), NULL);
-	}
 	slot = table_slot_create(heap, NULL);
+	starts = palloc(sizeof(int) * (qt->count + 1));
+	cuts = palloc(sizeof(double) * Max(qt->count, 1));
 
+	/* Every list's postings first, then the table of chunks, sized for them. */
 	for (int t = 0; t < qt->count; t++)
 	{
 		double		w = DatumGetFloat8(qt->weights[t]);
 		int32		depth = DatumGetInt32(qt->depths[t]);
 		int			count = 0;
 		bool		more = false;
-		double		cutw = 0.0;
 		ScanKeyData keys[2];
 		IndexScanDesc scan;
 		ItemPointer tid;
 
+		starts[t] = total;
+		cuts[t] = 0.0;
 		if (depth <= 0)
 			continue;
-		if (read == NULL)
-		{
-			read_size = Min(depth, 4096);
-			read = palloc(sizeof(Posting) * read_size);
-		}
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
 		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, qt->terms[t]);
@@ -336,6 +332,7 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 		{
 			bool		isnull;
 			IndexTuple	itup;
+			Posting    *posting;
 
 			CHECK_FOR_INTERRUPTS();
 			/* What an index-only scan does: the heap decides unless the page is all visible. */
@@ -358,26 +355,42 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 				more = true;
 				break;
 			}
-			if (count == read_size)
+			if (total == read_size)
 			{
-				/* grown as the list goes on: a depth may be far longer than the list */
-				read_size = (int) Min((int64) read_size * 2, (int64) depth);
-				read = repalloc_huge(read, sizeof(Posting) * read_size);
+				/* grown as the lists go on: a depth may be far longer than its list */
+				read_size = read_size == 0 ? 1024 : read_size * 2;
+				read = read == NULL ? palloc(sizeof(Posting) * read_size) :
+					repalloc_huge(read, sizeof(Posting) * read_size);
 			}
 			itup = scan->xs_itup;
-			read[count].impact = DatumGetFloat4(index_getattr(itup, impact_attno,
-															  scan->xs_itupdesc, &isnull));
-			read[count].chunk_id = DatumGetInt64(index_getattr(itup, chunk_attno,
-															   scan->xs_itupdesc, &isnull));
-			read[count].length = DatumGetInt32(index_getattr(itup, length_attno,
-															 scan->xs_itupdesc, &isnull));
+			posting = &read[total];
+			posting->impact = DatumGetFloat4(index_getattr(itup, impact_attno,
+														   scan->xs_itupdesc, &isnull));
+			posting->chunk_id = DatumGetInt64(index_getattr(itup, chunk_attno,
+															scan->xs_itupdesc, &isnull));
+			posting->length = DatumGetInt32(index_getattr(itup, length_attno,
+														  scan->xs_itupdesc, &isnull));
 			count++;
+			total++;
 		}
 		index_endscan(scan);
 		if (more)
-			cutw = w * read[count - 1].impact;
-		unseen += cutw;
-		for (int i = 0; i < count; i++)
+			cuts[t] = w * read[total - 1].impact;
+		unseen += cuts[t];
+	}
+	starts[qt->count] = total;
+
+	/*
+	 * Room for every posting read a distinct chunk: growing as it fills rehashes every entry,
+	 * and a table sized by the depths (which may be far longer than the lists) costs its
+	 * zeroing and a pass over all of its buckets below.
+	 */
+	chunks = chunkhash_create(CurrentMemoryContext, Max(total, 64), NULL);
+	for (int t = 0; t < qt->count; t++)
+	{
+		double		w = DatumGetFloat8(qt->weights[t]);
+
+		for (int i = starts[t]; i < starts[t + 1]; i++)
 		{
 			bool		found;
 
@@ -388,7 +401,7 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 				entry->length = read[i].length;
 			}
 			/* as the SQL form sums it: w * impact (float4 widened) - cutw */
-			entry->sum += w * read[i].impact - cutw;
+			entry->sum += w * read[i].impact - cuts[t];
 		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
