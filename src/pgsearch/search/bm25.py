@@ -51,7 +51,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import coalesce
 
@@ -264,6 +264,8 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
         (idf * (K1 + 1)).label("wa"),
         stats.c.norm0,
         stats.c.norm1,
+        stats.c.drift,
+        stats.c.same_params,
     ]
     weighted = select(*columns).select_from(found).join(stats, true())
     if not cut:
@@ -366,21 +368,6 @@ def _query_lexemes(terms: CTE) -> CTE:
     )
 
 
-def _query_weights(terms: CTE) -> CTE:
-    """The query's lexemes that are terms of the user's, with each one's `wa` (aligned arrays),
-    and the length norms: `bm25_score`'s arguments."""
-    return (
-        select(
-            func.array_agg(aggregate_order_by(terms.c.lexeme, terms.c.term)).label("lexemes"),
-            func.array_agg(aggregate_order_by(terms.c.wa, terms.c.term)).label("weights"),
-            func.max(terms.c.norm0).label("norm0"),
-            func.max(terms.c.norm1).label("norm1"),
-        )
-        .cte("bm25_weights")
-        .prefix_with("MATERIALIZED")
-    )
-
-
 def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
     """The top postings read, bounded and the best `RESCORE` + 1 chunks scored exactly by
     pgsearch_bm25's `bm25_top_k` (the same scores as the SQL form of `top_k`).
@@ -389,48 +376,60 @@ def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
     cannot reach the k-th document scored so far: that one and all after it are hopeless.
     """
     terms = _query_terms(stats, cut=True, native=True)
-    weights = _query_weights(terms)
-
-    def array(col: ColumnElement[Any]) -> ScalarSelect[Any]:
-        return select(func.array_agg(aggregate_order_by(col, terms.c.term))).scalar_subquery()
-
-    drift = select(stats.c.drift).scalar_subquery()
-    same = select(stats.c.same_params).scalar_subquery()
     # Pruning compares exact scores with bounds made from stored impacts: only while those
     # were made with the k1 and b in use (then scores are at most drift x bounds).
-    stop = case((same, drift), else_=None) if prune else null()
+    stop = case((terms.c.same_params, terms.c.drift), else_=None) if prune else null()
+    # The function's arguments in one row: arrays aggregated side by side over the same rows
+    # are aligned, with no sort and no scan of the terms per array.
+    args = (
+        select(
+            func.array_agg(terms.c.term).label("terms"),
+            func.array_agg(terms.c.w).label("weights"),
+            func.array_agg(terms.c.depth).label("depths"),
+            func.array_agg(terms.c.lexeme).label("lexemes"),
+            func.array_agg(terms.c.wa).label("lexeme_weights"),
+            func.max(terms.c.norm0).label("norm0"),
+            func.max(terms.c.norm1).label("norm1"),
+            cast(func.max(stop), Double).label("stop"),
+            func.sum(terms.c.df).label("matches"),
+        )
+        .cte("bm25_args")
+        .prefix_with("MATERIALIZED")
+    )
     read = (
         func.bm25_top_k(
             literal_column(f"'{postings_by_impact.name}'::regclass"),
             USER_ID,
-            array(terms.c.term),
-            array(terms.c.w),
-            array(terms.c.depth),
+            args.c.terms,
+            args.c.weights,
+            args.c.depths,
             RESCORE + 1,
             literal_column(f"'{_CHUNKS_KEY}'::regclass"),
-            weights.c.lexemes,
-            weights.c.weights,
-            weights.c.norm0,
-            weights.c.norm1,
+            args.c.lexemes,
+            args.c.lexeme_weights,
+            args.c.norm0,
+            args.c.norm1,
             K,
-            cast(stop, Double),
+            args.c.stop,
         )
         .table_valued("chunk_id", "document_id", "score", "outside")
         .render_derived("bm25_read")
     )
     scored = (
         select(read.c.chunk_id, read.c.document_id, read.c.score.label("rank"), read.c.outside)
-        .select_from(weights)
+        .select_from(args)
         .join(read, true())
         .cte("keyword_candidates")
         .prefix_with("MATERIALIZED")
     )
+    # Every row carries the same `outside`; none when no chunk was scored.
     outside = select(coalesce(func.max(scored.c.outside), 0.0)).scalar_subquery()
-    matches = select(func.sum(terms.c.df)).scalar_subquery()
+    drift = select(stats.c.drift).scalar_subquery()
+    same = select(stats.c.same_params).scalar_subquery()
     return TopK(
         scored,
         _Certificate(outside=outside, drift=drift, same=same),
-        matches > EXHAUSTIVE_MAX,
+        select(args.c.matches > EXHAUSTIVE_MAX).scalar_subquery(),
     )
 
 
