@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pgsearch import db
 from pgsearch.embedded import bin_path
-from pgsearch.native import EXTENSION
+from pgsearch.native import _SHARED, EXTENSION, VERSION
 from pgsearch.schemas import SearchMode, SearchRequest
 from pgsearch.search.bm25 import Bm25Params
 from pgsearch.services import user_facts
@@ -63,7 +63,9 @@ def test_extension_is_built_and_enabled(client: TestClient) -> None:
         version = conn.scalar(
             text("SELECT extversion FROM pg_extension WHERE extname = :name"), {"name": EXTENSION}
         )
-    assert version == "1.1"
+    assert version == VERSION
+    control = next(f for f in _SHARED if f.suffix == ".control").read_text()
+    assert f"default_version = '{VERSION}'" in control
 
 
 @pytest.mark.parametrize(
@@ -92,8 +94,8 @@ def test_native_and_sql_forms_give_the_same_results(client: TestClient, params: 
                     native = search(session, uid, query, mode, replace(params, native=True))
                 with executed_statements() as plain_sql:
                     plain = search(session, uid, query, mode, replace(params, native=False))
-                assert any("bm25_top_k" in sql for sql, _ in native_sql)
-                assert not any("bm25_top_k" in sql for sql, _ in plain_sql)
+                assert any("bm25_top_docs" in sql for sql, _ in native_sql)
+                assert not any("bm25_top_docs" in sql for sql, _ in plain_sql)
                 assert native, (query, mode)
                 assert_same_ranking(native, plain)
 
@@ -139,7 +141,7 @@ def test_search_without_the_extension_runs_the_sql_form(client: TestClient) -> N
             found = search(session, uid, "w2 w40", "keyword", Bm25Params())
         session.rollback()
     user_facts.forget()
-    assert not any("bm25_top_k" in sql for sql, _ in statements)
+    assert not any("bm25_top_docs" in sql for sql, _ in statements)
     assert_same_ranking(found, expected)
 
 
@@ -288,7 +290,7 @@ def test_search_runs_the_sql_form_when_the_server_lost_the_extension(client: Tes
         aside.rename(control)
         user_facts.forget()
     assert found
-    assert not any("bm25_top_k" in sql for sql, _ in statements)
+    assert not any("bm25_top_docs" in sql for sql, _ in statements)
 
 
 def test_top_bounds_takes_serializable_reads_locks(client: TestClient) -> None:
@@ -404,7 +406,7 @@ def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClie
     (the functions' signatures may have changed)."""
     engine = db.get_engine()
     stale = text("UPDATE pg_extension SET extversion = '0.9' WHERE extname = :name")
-    current = text("UPDATE pg_extension SET extversion = '1.1' WHERE extname = :name")
+    current = text(f"UPDATE pg_extension SET extversion = '{VERSION}' WHERE extname = :name")
     uid = make_user(client)
     with db.get_sessionmaker()() as session:
         session.execute(stale, {"name": EXTENSION})  # undone by the rollback
@@ -413,7 +415,7 @@ def test_an_extension_of_another_version_is_updated_or_not_used(client: TestClie
             search(session, uid, "w2 w40", "keyword", Bm25Params())
         session.rollback()
     user_facts.forget()
-    assert not any("bm25_top_k" in sql for sql, _ in statements)
+    assert not any("bm25_top_docs" in sql for sql, _ in statements)
     with engine.begin() as conn:
         conn.execute(stale, {"name": EXTENSION})
     try:
@@ -501,18 +503,20 @@ def test_top_k_takes_any_k(client: TestClient) -> None:
     assert [n for n, _ in found] == [f"z{i}" for i in range(6)]
 
 
-def test_init_db_updates_an_extension_of_the_previous_version(client: TestClient) -> None:
-    """A database made by pgsearch with pgsearch_bm25 1.0 (no bm25_top_k) gets 1.1's function
-    from the update script, and keyword search uses it."""
+def test_init_db_updates_an_extension_of_an_earlier_version(client: TestClient) -> None:
+    """A database made by pgsearch with pgsearch_bm25 1.0 (neither bm25_top_k nor
+    bm25_top_docs) gets both from the update scripts, and keyword search uses them."""
     engine = db.get_engine()
-    signature = (
-        "bm25_top_k(regclass, integer, bigint[], double precision[], integer[], integer,"
+    arguments = (
+        "(regclass, integer, bigint[], double precision[], integer[], integer,"
         " regclass, text[], double precision[], double precision, double precision, integer,"
         " double precision)"
     )
+    signatures = [f"{name}{arguments}" for name in ("bm25_top_k", "bm25_top_docs")]
     with engine.begin() as conn:
-        conn.execute(text(f"ALTER EXTENSION {EXTENSION} DROP FUNCTION {signature}"))
-        conn.execute(text(f"DROP FUNCTION {signature}"))
+        for signature in signatures:
+            conn.execute(text(f"ALTER EXTENSION {EXTENSION} DROP FUNCTION {signature}"))
+            conn.execute(text(f"DROP FUNCTION {signature}"))
         conn.execute(
             text("UPDATE pg_extension SET extversion = '1.0' WHERE extname = :name"),
             {"name": EXTENSION},
@@ -521,13 +525,46 @@ def test_init_db_updates_an_extension_of_the_previous_version(client: TestClient
     message = db._enable_native(engine)
     assert message.startswith("✓"), message
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": signature})
+        for signature in signatures:
+            found = conn.scalar(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": signature})
+            assert found, signature
     uid = zebra_user(client)
     with db.get_read_sessionmaker()() as session, executed_statements() as statements:
         found = search(session, uid, "zebra", "keyword", Bm25Params(), k=2)
     user_facts.forget()
     assert [n for n, _ in found] == ["z0", "z1"]
-    assert any("bm25_top_k" in sql for sql, _ in statements)
+    assert any("bm25_top_docs" in sql for sql, _ in statements)
+
+
+def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient) -> None:
+    """bm25_top_docs: bm25_top_k's rows, one per document (its best chunk), best first."""
+    uid = make_user(client)
+    # Documents of several chunks each.
+    body = []
+    for i in range(8):
+        parts = list(corpus(40 + i, 5).values())
+        chunks = [{"text": t, "embedding": unit((5 * i + j) % 300)} for j, t in enumerate(parts)]
+        body.append({"text": " ".join(parts), "chunks": chunks, "external_id": f"long{i}"})
+    assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
+    call = (
+        "SELECT chunk_id, document_id, score, outside FROM {f}('ix_bm25_postings_impact', :uid,"
+        " CAST(:terms AS bigint[]),"
+        " '{{1.5,1.2,0.9}}', '{{50,50,50}}', 200, 'pk_chunks',"
+        " '{{w1,w2,w3}}', '{{3.3,2.6,2.0}}', 0.3, 0.01, 5, NULL)"
+    )
+    terms = text("SELECT array_agg(hashtextextended(w, 0)) FROM unnest('{w1,w2,w3}'::text[]) w")
+    with db.get_engine().connect() as conn:
+        hashed = conn.scalar(terms)
+        values = {"uid": uid, "terms": hashed}
+        chunks = conn.execute(text(call.format(f="bm25_top_k")), values).all()
+        documents = conn.execute(text(call.format(f="bm25_top_docs")), values).all()
+    best: dict[int, tuple[int, int, float, float]] = {}
+    for row in chunks:
+        if row.document_id not in best or row.score > best[row.document_id][2]:
+            best[row.document_id] = tuple(row)  # type: ignore[assignment]
+    assert len(chunks) > len(best) > 1  # documents of several chunks scored
+    expected = sorted(best.values(), key=lambda r: (-r[2], r[1]))
+    assert [tuple(r) for r in documents] == expected
 
 
 def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(
@@ -545,7 +582,7 @@ def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(
         with executed_statements() as statements:
             found = search(session, uid, "w3 w40 w77", "keyword", shallow)
         expected = search(session, uid, "w3 w40 w77", "keyword", replace(shallow, native=False))
-    top_k = [params for sql, params in statements if "bm25_top_k" in sql]
+    top_k = [params for sql, params in statements if "bm25_top_docs" in sql]
     assert [p["bm25_per_term"] for p in top_k] == [2, shallow.deep(40).per_term]
     assert not any("bm25_scores" in sql for sql, _ in statements)  # the exhaustive form's
     assert_same_ranking(found, expected)

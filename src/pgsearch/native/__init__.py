@@ -23,6 +23,8 @@ from pgsearch.errors import NativeBuildError
 logger = logging.getLogger(__name__)
 
 EXTENSION = "pgsearch_bm25"
+# The version whose functions the search statements call (the control file's default_version).
+VERSION = "1.2"
 _HERE = Path(__file__).parent
 _SOURCE = _HERE / f"{EXTENSION}.c"
 # Files of the extension's folder: its control file, the install script of its first version
@@ -31,6 +33,7 @@ _SHARED = (
     _HERE / f"{EXTENSION}.control",
     _HERE / f"{EXTENSION}--1.0.sql",
     _HERE / f"{EXTENSION}--1.0--1.1.sql",
+    _HERE / f"{EXTENSION}--1.1--1.2.sql",
 )
 # PostgreSQL's own build flags that change the meaning of C code (not its warnings, which
 # depend on the compiler it was built with).

@@ -626,6 +626,42 @@ note_document(DocScore *top, int *count, int k, int64 doc, double score)
 	top[i].score = score;
 }
 
+/* A chunk scored, for bm25_top_docs to keep each document's best. */
+typedef struct ScoredChunk
+{
+	int64		chunk_id;
+	int64		document_id;
+	double		score;
+} ScoredChunk;
+
+/* By document, each one's best chunk first (ties by chunk id). */
+static int
+by_document(const void *a, const void *b)
+{
+	const ScoredChunk *x = (const ScoredChunk *) a;
+	const ScoredChunk *y = (const ScoredChunk *) b;
+
+	if (x->document_id != y->document_id)
+		return x->document_id < y->document_id ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
+}
+
+/* Best score first (ties by document id). */
+static int
+by_score(const void *a, const void *b)
+{
+	const ScoredChunk *x = (const ScoredChunk *) a;
+	const ScoredChunk *y = (const ScoredChunk *) b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->document_id > y->document_id) - (x->document_id < y->document_id);
+}
+
+static Datum top_k(FunctionCallInfo fcinfo, bool per_document);
+
 PG_FUNCTION_INFO_V1(bm25_top_k);
 
 /*
@@ -643,6 +679,27 @@ PG_FUNCTION_INFO_V1(bm25_top_k);
  */
 Datum
 bm25_top_k(PG_FUNCTION_ARGS)
+{
+	return top_k(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(bm25_top_docs);
+
+/*
+ * bm25_top_docs(the arguments of bm25_top_k)
+ *   RETURNS TABLE (chunk_id bigint, document_id bigint, score float8, outside float8)
+ *
+ * bm25_top_k's rows, one per document (its best chunk), best first: what a keyword search
+ * ranks, without a sort and a window per document in the statement.
+ */
+Datum
+bm25_top_docs(PG_FUNCTION_ARGS)
+{
+	return top_k(fcinfo, true);
+}
+
+static Datum
+top_k(FunctionCallInfo fcinfo, bool per_document)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	QueryTerms	qt;
@@ -670,6 +727,8 @@ bm25_top_k(PG_FUNCTION_ARGS)
 	ScanKeyData key;
 	DocScore   *top;
 	int			ntop = 0;
+	ScoredChunk *scored;
+	int			nscored = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(6))
@@ -751,11 +810,10 @@ bm25_top_k(PG_FUNCTION_ARGS)
 	scan = index_beginscan(heap, index, snapshot, NULL, 1, 0);
 	/* No more documents than chunks scored: k is the caller's, as large as it likes. */
 	top = palloc(sizeof(DocScore) * Min(k, kept));
+	scored = palloc(sizeof(ScoredChunk) * kept);
 	for (int i = 0; i < kept; i++)
 	{
 		double		bound = best[i].sum + unseen;
-		Datum		values[4];
-		bool		isnull[4] = {false, false, false, false};
 		bool		found = false;
 		Datum		value;
 		bool		null;
@@ -788,9 +846,30 @@ bm25_top_k(PG_FUNCTION_ARGS)
 		}
 		ExecClearTuple(slot);
 		note_document(top, &ntop, k, document_id, score);
-		values[0] = Int64GetDatum(best[i].chunk_id);
-		values[1] = Int64GetDatum(document_id);
-		values[2] = Float8GetDatum(score);
+		scored[nscored].chunk_id = best[i].chunk_id;
+		scored[nscored].document_id = document_id;
+		scored[nscored].score = score;
+		nscored++;
+	}
+	if (per_document && nscored > 0)
+	{
+		int			kept_docs = 0;
+
+		qsort(scored, nscored, sizeof(ScoredChunk), by_document);
+		for (int i = 0; i < nscored; i++)
+			if (kept_docs == 0 || scored[kept_docs - 1].document_id != scored[i].document_id)
+				scored[kept_docs++] = scored[i];
+		nscored = kept_docs;
+		qsort(scored, nscored, sizeof(ScoredChunk), by_score);
+	}
+	for (int i = 0; i < nscored; i++)
+	{
+		Datum		values[4];
+		bool		isnull[4] = {false, false, false, false};
+
+		values[0] = Int64GetDatum(scored[i].chunk_id);
+		values[1] = Int64GetDatum(scored[i].document_id);
+		values[2] = Float8GetDatum(scored[i].score);
 		values[3] = Float8GetDatum(outside);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}

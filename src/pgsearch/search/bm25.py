@@ -13,7 +13,7 @@ postings of each term (`per_term` for the rarest, fewer for a more frequent one:
 certifies the result: when the k-th document's exact score is at least the bound of every chunk
 not re-scored, the top k is exact. Otherwise the service runs the exhaustive form.
 
-Where the database has pgsearch's C extension (pgsearch.native), `bm25_top_k` reads the top
+Where the database has pgsearch's C extension (pgsearch.native), `bm25_top_docs` reads the top
 postings, bounds the chunks and scores the best exactly, in the order of their bounds, until
 none left can reach the top k: the same scores, at a fraction of the executor's cost. A
 statement with a metadata filter keeps the SQL form (the filter joins each chunk's document
@@ -85,7 +85,7 @@ RESCORE = bindparam("bm25_rescore", type_=Integer)
 EXHAUSTIVE_MAX = bindparam("bm25_exhaustive_max", type_=Integer)
 
 P = bm25_postings.c
-# The chunks' primary key, by which bm25_top_k looks the chosen chunks up.
+# The chunks' primary key, by which bm25_top_docs looks the chosen chunks up.
 _CHUNKS_KEY = typing.cast(Table, Chunk.__table__).primary_key.name
 
 
@@ -236,7 +236,7 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
     the query), whether its list is longer than that (`cut`), and then
     `w` times its depth-th best impact (`cutw`): what a chunk missing from its top postings can
     at most get from it (0 when the list is read to its end). `native`: the depth only
-    (`bm25_top_k` finds the cut while it reads).
+    (`bm25_top_docs` finds the cut while it reads).
     """
     terms = analyze()
     # LATERAL: a primary-key look-up per query term, where a join may scan all the user's
@@ -337,11 +337,13 @@ def _filtered(
 class TopK:
     """The keyword candidates (chunk_id, document_id, rank) and whether they are final."""
 
+    # Chunks, or (`per_document`) each document's best chunk, best first.
     candidates: CTE
     # SQL for "these candidates hold the exact top k documents" given the document ranking.
     certified: Any
     # SQL: whether scoring every match instead would read more than `exhaustive_max` postings.
     costly: ColumnElement[bool]
+    per_document: bool = False
 
 
 def _lexeme_rows() -> Select[Any]:
@@ -370,7 +372,8 @@ def _query_lexemes(terms: CTE) -> CTE:
 
 def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
     """The top postings read, bounded and the best `RESCORE` + 1 chunks scored exactly by
-    pgsearch_bm25's `bm25_top_k` (the same scores as the SQL form of `top_k`).
+    pgsearch_bm25's `bm25_top_docs` (the same scores as the SQL form of `top_k`), each
+    document's best, best first.
 
     It scores in the order of the bounds and, with `prune`, stops at the first chunk whose bound
     cannot reach the k-th document scored so far: that one and all after it are hopeless.
@@ -397,7 +400,7 @@ def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
         .prefix_with("MATERIALIZED")
     )
     read = (
-        func.bm25_top_k(
+        func.bm25_top_docs(
             literal_column(f"'{postings_by_impact.name}'::regclass"),
             USER_ID,
             args.c.terms,
@@ -430,6 +433,7 @@ def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
         scored,
         _Certificate(outside=outside, drift=drift, same=same),
         select(args.c.matches > EXHAUSTIVE_MAX).scalar_subquery(),
+        per_document=True,
     )
 
 

@@ -295,6 +295,15 @@ def _best_per_document(candidates: CTE, name: str) -> CTE:
     )
 
 
+def _documents(top: bm25.TopK, name: str) -> CTE:
+    """`_best_per_document` of keyword candidates, which may be one per document already."""
+    if not top.per_document:
+        return _best_per_document(top.candidates, name)
+    c = top.candidates
+    doc_rank = func.row_number().over(order_by=(c.c.rank.desc(), c.c.document_id))
+    return select(c.c.chunk_id, c.c.document_id, c.c.rank, doc_rank.label("doc_rank")).cte(name)
+
+
 def _count(cte: CTE) -> ScalarSelect[int]:
     return select(func.count()).select_from(cte).scalar_subquery()
 
@@ -363,6 +372,18 @@ def keyword_search(
         complete = _enough(candidates, best)
     else:
         top = bm25.top_k(where, prune=True, native=native)
+        if top.per_document:  # one row per document already, best first
+            docs = top.candidates
+            kth = (
+                select(docs.c.rank)
+                .order_by(docs.c.rank.desc())
+                .offset(K - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+            complete = or_(top.certified.holds(kth), and_(top.costly, _count(docs) >= K))
+            ranked = select(docs.c.chunk_id, docs.c.document_id, docs.c.rank.label("score"))
+            return _with_details(ranked, complete)
         best = _best_per_document(top.candidates, "keyword")
         # Final when certified exact, or (a large corpus) when scoring every match would cost
         # more than the approximation is worth: k documents found by the top postings.
@@ -384,7 +405,7 @@ def hybrid_search(
     semantic = semantic_candidates(where, approximate=approximate)
     sem = _best_per_document(semantic, "semantic")
     # The keyword side's best ~200 chunks, scored exactly.
-    kw = _best_per_document(bm25.top_k(where, native=native).candidates, "keyword")
+    kw = _documents(bm25.top_k(where, native=native), "keyword")
     depth = func.greatest(K, FUSION_DEPTH)
     sem_n = (
         select(sem.c.chunk_id, sem.c.document_id, _min_max(1 - sem.c.distance).label("s"))

@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from pgsearch.models import Document, User
 from pgsearch.native import EXTENSION
+from pgsearch.native import VERSION as NATIVE_VERSION
 from pgsearch.search import query as q
 
 T = TypeVar("T")
@@ -97,10 +98,11 @@ _LANGUAGES = (
 )
 
 
-# Created in this database, still in the server's folders, and of the version they define: a
-# database keeps its extension when the server loses the files (the embedded server
-# re-installed where nothing could build them), or before init-db updates it to a newer
-# pgsearch's version (whose functions the statements call), and calling it then fails.
+# Created in this database, still in the server's folders, and of the version they define, which
+# is the one whose functions these statements call: a database keeps its extension when the
+# server loses the files (the embedded server re-installed where nothing could build them), or
+# before init-db updates it to a newer pgsearch's version, and a server keeps the files an older
+# pgsearch built until `build-extension` runs again; calling it then fails.
 _available = table(
     "pg_available_extensions",
     column("name"),
@@ -111,6 +113,7 @@ NATIVE = select(
     exists().where(
         _available.c.name == literal(EXTENSION),
         _available.c.installed_version == _available.c.default_version,
+        _available.c.installed_version == literal(NATIVE_VERSION),
     )
 )
 
