@@ -543,8 +543,8 @@ def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient)
     body = []
     for i in range(8):
         parts = list(corpus(40 + i, 5).values())
-        chunks = [{"text": t, "embedding": unit((5 * i + j) % 300)} for j, t in enumerate(parts)]
-        body.append({"text": " ".join(parts), "chunks": chunks, "external_id": f"long{i}"})
+        pieces = [{"text": t, "embedding": unit((5 * i + j) % 300)} for j, t in enumerate(parts)]
+        body.append({"text": " ".join(parts), "chunks": pieces, "external_id": f"long{i}"})
     assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
     call = (
         "SELECT chunk_id, document_id, score, outside FROM {f}('ix_bm25_postings_impact', :uid,"
@@ -559,9 +559,9 @@ def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient)
         chunks = conn.execute(text(call.format(f="bm25_top_k")), values).all()
         documents = conn.execute(text(call.format(f="bm25_top_docs")), values).all()
     best: dict[int, tuple[int, int, float, float]] = {}
-    for row in chunks:
-        if row.document_id not in best or row.score > best[row.document_id][2]:
-            best[row.document_id] = tuple(row)  # type: ignore[assignment]
+    for c, d, score, outside in chunks:
+        if d not in best or score > best[d][2]:
+            best[d] = (c, d, score, outside)
     assert len(chunks) > len(best) > 1  # documents of several chunks scored
     expected = sorted(best.values(), key=lambda r: (-r[2], r[1]))
     assert [tuple(r) for r in documents] == expected
