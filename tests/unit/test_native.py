@@ -40,12 +40,13 @@ def test_build_installs_the_library_and_the_extension_files_once(tmp_path: Path)
     pg_config = fake_pg_config(tmp_path, real_includedir())
     library = native.build(pg_config)
     assert library == tmp_path / "lib" / "pgsearch_bm25.so"
-    assert b"bm25_top_k" in library.read_bytes()
+    assert b"bm25_top_docs" in library.read_bytes()
     extension = tmp_path / "share" / "extension"
     assert {p.name for p in extension.iterdir()} == {
         "pgsearch_bm25.control",
         "pgsearch_bm25--1.0.sql",
         "pgsearch_bm25--1.0--1.1.sql",
+        "pgsearch_bm25--1.1--1.2.sql",
         "pgsearch_bm25.sha256",
     }
     built = library.stat().st_mtime_ns
