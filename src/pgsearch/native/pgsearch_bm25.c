@@ -279,9 +279,6 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 	double		unseen = 0.0;
 	Posting    *read = NULL;
 	int			read_size = 0;
-	int			total = 0;
-	int		   *starts;
-	double	   *cuts;
 	long		size;
 	int			kept = 0;
 	ChunkBound *best;
@@ -303,25 +300,39 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 						RelationGetRelationName(index))));
 	snapshot = mvcc_snapshot();
 
-	slot = table_slot_create(heap, NULL);
-	starts = palloc(sizeof(int) * (qt->count + 1));
-	cuts = palloc(sizeof(double) * Max(qt->count, 1));
+	/*
+	 * Sized for every posting a distinct chunk (pgsearch asks no deeper than the lists):
+	 * growing it rehashes every entry, and a larger one costs its zeroing and a pass over all
+	 * its buckets below. Capped: a depth may be far longer than its list.
+	 */
+	{
+		uint64		expected = 0;
 
-	/* Every list's postings first, then the table of chunks, sized for them. */
+		for (int t = 0; t < qt->count; t++)
+			expected += Max(DatumGetInt32(qt->depths[t]), 0);
+		chunks = chunkhash_create(CurrentMemoryContext,
+								  (uint32) Max(Min(expected, (uint64) 1 << 18), 64), NULL);
+	}
+	slot = table_slot_create(heap, NULL);
+
 	for (int t = 0; t < qt->count; t++)
 	{
 		double		w = DatumGetFloat8(qt->weights[t]);
 		int32		depth = DatumGetInt32(qt->depths[t]);
 		int			count = 0;
 		bool		more = false;
+		double		cutw = 0.0;
 		ScanKeyData keys[2];
 		IndexScanDesc scan;
 		ItemPointer tid;
 
-		starts[t] = total;
-		cuts[t] = 0.0;
 		if (depth <= 0)
 			continue;
+		if (read == NULL)
+		{
+			read_size = Min(depth, 4096);
+			read = palloc(sizeof(Posting) * read_size);
+		}
 		ScanKeyInit(&keys[0], user_attno, BTEqualStrategyNumber, F_INT4EQ,
 					Int32GetDatum(user_id));
 		ScanKeyInit(&keys[1], term_attno, BTEqualStrategyNumber, F_INT8EQ, qt->terms[t]);
@@ -332,7 +343,6 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 		{
 			bool		isnull;
 			IndexTuple	itup;
-			Posting    *posting;
 
 			CHECK_FOR_INTERRUPTS();
 			/* What an index-only scan does: the heap decides unless the page is all visible. */
@@ -355,42 +365,26 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 				more = true;
 				break;
 			}
-			if (total == read_size)
+			if (count == read_size)
 			{
-				/* grown as the lists go on: a depth may be far longer than its list */
-				read_size = read_size == 0 ? 1024 : read_size * 2;
-				read = read == NULL ? palloc(sizeof(Posting) * read_size) :
-					repalloc_huge(read, sizeof(Posting) * read_size);
+				/* grown as the list goes on: a depth may be far longer than the list */
+				read_size = (int) Min((int64) read_size * 2, (int64) depth);
+				read = repalloc_huge(read, sizeof(Posting) * read_size);
 			}
 			itup = scan->xs_itup;
-			posting = &read[total];
-			posting->impact = DatumGetFloat4(index_getattr(itup, impact_attno,
-														   scan->xs_itupdesc, &isnull));
-			posting->chunk_id = DatumGetInt64(index_getattr(itup, chunk_attno,
-															scan->xs_itupdesc, &isnull));
-			posting->length = DatumGetInt32(index_getattr(itup, length_attno,
-														  scan->xs_itupdesc, &isnull));
+			read[count].impact = DatumGetFloat4(index_getattr(itup, impact_attno,
+															  scan->xs_itupdesc, &isnull));
+			read[count].chunk_id = DatumGetInt64(index_getattr(itup, chunk_attno,
+															   scan->xs_itupdesc, &isnull));
+			read[count].length = DatumGetInt32(index_getattr(itup, length_attno,
+															 scan->xs_itupdesc, &isnull));
 			count++;
-			total++;
 		}
 		index_endscan(scan);
 		if (more)
-			cuts[t] = w * read[total - 1].impact;
-		unseen += cuts[t];
-	}
-	starts[qt->count] = total;
-
-	/*
-	 * Room for every posting read a distinct chunk: growing as it fills rehashes every entry,
-	 * and a table sized by the depths (which may be far longer than the lists) costs its
-	 * zeroing and a pass over all of its buckets below.
-	 */
-	chunks = chunkhash_create(CurrentMemoryContext, Max(total, 64), NULL);
-	for (int t = 0; t < qt->count; t++)
-	{
-		double		w = DatumGetFloat8(qt->weights[t]);
-
-		for (int i = starts[t]; i < starts[t + 1]; i++)
+			cutw = w * read[count - 1].impact;
+		unseen += cutw;
+		for (int i = 0; i < count; i++)
 		{
 			bool		found;
 
@@ -401,7 +395,7 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 				entry->length = read[i].length;
 			}
 			/* as the SQL form sums it: w * impact (float4 widened) - cutw */
-			entry->sum += w * read[i].impact - cuts[t];
+			entry->sum += w * read[i].impact - cutw;
 		}
 	}
 	ExecDropSingleTupleTableSlot(slot);

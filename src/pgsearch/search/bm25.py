@@ -281,7 +281,10 @@ def _query_terms(stats: CTE, *, cut: bool = False, native: bool = False) -> CTE:
         Integer,
     )
     if native:
-        return select(w, depth.label("depth")).cte("bm25_terms").prefix_with("MATERIALIZED")
+        # No deeper than the list (df counts its postings): bm25_top_docs sizes its table of
+        # chunks by the depths.
+        read = func.least(depth, cast(w.c.df, Integer))
+        return select(w, read.label("depth")).cte("bm25_terms").prefix_with("MATERIALIZED")
     deep = select(w, depth.label("depth")).subquery("bm25_deep")
     nth = (
         select(P.impact)
