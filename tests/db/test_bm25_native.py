@@ -3,6 +3,7 @@ documents and scores as the SQL form, what this transaction sees, and the SQL fo
 
 from __future__ import annotations
 
+import math
 import random
 import subprocess
 import threading
@@ -565,6 +566,13 @@ def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient)
     assert len(chunks) > len(best) > 1  # documents of several chunks scored
     expected = sorted(best.values(), key=lambda r: (-r[2], r[1]))
     assert [tuple(r) for r in documents] == expected
+    # A NaN weight (a caller's, never pgsearch's) makes NaN scores: no error, still one row
+    # per document.
+    with db.get_engine().connect() as conn:
+        nan = call.format(f="bm25_top_docs").replace("'{3.3,2.6,2.0}'", "'{NaN,2.6,2.0}'")
+        rows = conn.execute(text(nan), values).all()
+    assert sorted(r.document_id for r in rows) == sorted(best)
+    assert any(math.isnan(r.score) for r in rows)
 
 
 def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(

@@ -113,6 +113,20 @@ index_attno(Relation index, const char *name, Oid type)
 }
 
 /*
+ * Higher first, in float8's total order (NaN above every number, equal to itself), the
+ * numbers compared inline: this runs for most chunks read.
+ */
+static inline int
+score_desc(double x, double y)
+{
+	if (x > y)
+		return -1;
+	if (x < y)
+		return 1;
+	return x == y ? 0 : float8_cmp_internal(y, x);
+}
+
+/*
  * Highest bound first; ties by chunk id, as the SQL form orders them (float8's order: NaN
  * above every number and equal to itself, so that this is a total order).
  */
@@ -121,14 +135,8 @@ bound_desc(const void *a, const void *b)
 {
 	const ChunkBound *x = (const ChunkBound *) a;
 	const ChunkBound *y = (const ChunkBound *) b;
-	int			cmp;
+	int			cmp = score_desc(x->sum, y->sum);
 
-	/* numbers compared inline: this runs for most chunks read */
-	if (x->sum > y->sum)
-		return -1;
-	if (x->sum < y->sum)
-		return 1;
-	cmp = x->sum == y->sum ? 0 : float8_cmp_internal(y->sum, x->sum);
 	if (cmp != 0)
 		return cmp;
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
@@ -634,11 +642,13 @@ by_document(const void *a, const void *b)
 {
 	const ScoredChunk *x = (const ScoredChunk *) a;
 	const ScoredChunk *y = (const ScoredChunk *) b;
+	int			cmp;
 
 	if (x->document_id != y->document_id)
 		return x->document_id < y->document_id ? -1 : 1;
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
+	cmp = score_desc(x->score, y->score);
+	if (cmp != 0)
+		return cmp;
 	return (x->chunk_id > y->chunk_id) - (x->chunk_id < y->chunk_id);
 }
 
@@ -648,9 +658,10 @@ by_score(const void *a, const void *b)
 {
 	const ScoredChunk *x = (const ScoredChunk *) a;
 	const ScoredChunk *y = (const ScoredChunk *) b;
+	int			cmp = score_desc(x->score, y->score);
 
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
+	if (cmp != 0)
+		return cmp;
 	return (x->document_id > y->document_id) - (x->document_id < y->document_id);
 }
 
