@@ -538,7 +538,8 @@ def test_init_db_updates_an_extension_of_an_earlier_version(client: TestClient) 
 
 
 def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient) -> None:
-    """bm25_top_docs: bm25_top_k's rows, one per document (its best chunk), best first."""
+    """bm25_top_docs: bm25_top_k's rows, one per document (its best chunk), best first, each
+    saying whether the top k is certain as the SQL form's certificate says it."""
     uid = make_user(client)
     # Documents of several chunks each.
     body = []
@@ -548,31 +549,53 @@ def test_top_docs_keeps_each_documents_best_chunk_best_first(client: TestClient)
         body.append({"text": " ".join(parts), "chunks": pieces, "external_id": f"long{i}"})
     assert client.post(f"/users/{uid}/documents/batch", json={"documents": body}).status_code == 200
     call = (
-        "SELECT chunk_id, document_id, score, outside FROM {f}('ix_bm25_postings_impact', :uid,"
-        " CAST(:terms AS bigint[]),"
-        " '{{1.5,1.2,0.9}}', '{{50,50,50}}', 200, 'pk_chunks',"
-        " '{{w1,w2,w3}}', '{{3.3,2.6,2.0}}', 0.3, 0.01, 5, NULL)"
+        "SELECT * FROM {f}('ix_bm25_postings_impact', :uid, CAST(:terms AS bigint[]),"
+        " '{{1.5,1.2,0.9}}', CAST(:depths AS integer[]), :n, 'pk_chunks', '{{w1,w2,w3}}',"
+        " :weights, 0.3, 0.01, 5, :drift)"
     )
     terms = text("SELECT array_agg(hashtextextended(w, 0)) FROM unnest('{w1,w2,w3}'::text[]) w")
+    certainties = set()
     with db.get_engine().connect() as conn:
         hashed = conn.scalar(terms)
-        values = {"uid": uid, "terms": hashed}
-        chunks = conn.execute(text(call.format(f="bm25_top_k")), values).all()
-        documents = conn.execute(text(call.format(f="bm25_top_docs")), values).all()
-    best: dict[int, tuple[int, int, float, float]] = {}
-    for c, d, score, outside in chunks:
-        if d not in best or score > best[d][2]:
-            best[d] = (c, d, score, outside)
-    assert len(chunks) > len(best) > 1  # documents of several chunks scored
-    expected = sorted(best.values(), key=lambda r: (-r[2], r[1]))
-    assert [tuple(r) for r in documents] == expected
-    # A NaN weight (a caller's, never pgsearch's) makes NaN scores: no error, still one row
-    # per document.
-    with db.get_engine().connect() as conn:
-        nan = call.format(f="bm25_top_docs").replace("'{3.3,2.6,2.0}'", "'{NaN,2.6,2.0}'")
-        rows = conn.execute(text(nan), values).all()
-    assert sorted(r.document_id for r in rows) == sorted(best)
-    assert any(math.isnan(r.score) for r in rows)
+        # Lists read whole; lists cut short, pruned or not (unpruned: never certain while some
+        # chunk was left unscored, however high the k-th score).
+        cases = [([50] * 3, 200, None), ([3] * 3, 6, 1.0), ([6] * 3, 12, 1.0), ([6] * 3, 12, None)]
+        for depths, n, drift in cases:
+            values = {
+                "uid": uid,
+                "terms": hashed,
+                "depths": depths,
+                "n": n,
+                "drift": drift,
+                "weights": [3.3, 2.6, 2.0],
+            }
+            chunks = conn.execute(text(call.format(f="bm25_top_k")), values).all()
+            documents = conn.execute(text(call.format(f="bm25_top_docs")), values).all()
+            best: dict[int, tuple[int, int, float]] = {}
+            for c, d, score, _ in chunks:
+                if d not in best or score > best[d][2]:
+                    best[d] = (c, d, score)
+            assert len(chunks) > len(best) > 1  # documents of several chunks scored
+            expected = sorted(best.values(), key=lambda r: (-r[2], r[1]))
+            assert [(c, d, score) for c, d, score, _ in documents] == expected
+            # The SQL form's certificate (query.keyword_search, bm25.Certificate).
+            outside = chunks[0].outside
+            kth = expected[4][2] if len(expected) >= 5 else None
+            certain = outside == 0 or (
+                drift is not None and kth is not None and kth >= drift * outside * (1 - 1e-6)
+            )
+            assert {r.certified for r in documents} == {certain}
+            certainties.add((certain, drift is None and kth is not None))
+            # A NaN weight (a caller's, never pgsearch's) makes NaN scores: no error, still one
+            # row per document.
+            rows = conn.execute(
+                text(call.format(f="bm25_top_docs")), values | {"weights": [math.nan, 2.6, 2.0]}
+            ).all()
+            ids = [r.document_id for r in rows]
+            assert len(ids) == len(set(ids)) > 1
+            assert any(math.isnan(r.score) for r in rows)
+    # Each answer given, and the unpruned one uncertain with k documents found.
+    assert (False, True) in certainties and any(certain for certain, _ in certainties)
 
 
 def test_an_uncertified_top_k_is_read_again_deeper_before_every_match_is_scored(

@@ -6,6 +6,6 @@ CREATE FUNCTION bm25_top_docs(
     lexeme_weights double precision[], norm0 double precision, norm1 double precision,
     k integer, drift double precision)
 RETURNS TABLE (chunk_id bigint, document_id bigint, score double precision,
-               outside double precision)
+               certified boolean)
 AS 'MODULE_PATHNAME', 'bm25_top_docs'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 100;

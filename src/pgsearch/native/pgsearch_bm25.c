@@ -692,10 +692,12 @@ PG_FUNCTION_INFO_V1(bm25_top_docs);
 
 /*
  * bm25_top_docs(the arguments of bm25_top_k)
- *   RETURNS TABLE (chunk_id bigint, document_id bigint, score float8, outside float8)
+ *   RETURNS TABLE (chunk_id bigint, document_id bigint, score float8, certified bool)
  *
  * bm25_top_k's rows, one per document (its best chunk), best first: what a keyword search
- * ranks, without a sort and a window per document in the statement.
+ * ranks, without a sort and a window per document in the statement. Every row carries
+ * whether the top k documents are certainly the exact top k (with `drift`: pruning, as a
+ * keyword search asks; without it, only when every chunk read was scored).
  */
 Datum
 bm25_top_docs(PG_FUNCTION_ARGS)
@@ -734,6 +736,7 @@ top_k(FunctionCallInfo fcinfo, bool per_document)
 	int			ntop = 0;
 	ScoredChunk *scored;
 	int			nscored = 0;
+	bool		certified;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(6))
@@ -867,6 +870,14 @@ top_k(FunctionCallInfo fcinfo, bool per_document)
 		nscored = kept_docs;
 		qsort(scored, nscored, sizeof(ScoredChunk), by_score);
 	}
+	/*
+	 * The top k certain, as the SQL form's statement checks it: every chunk read was scored, or
+	 * (scores at most drift times bounds) the k-th document beats every chunk that was not.
+	 * Impacts are 4-byte floats: without the slack, a k-th score equal to the bound (ties are
+	 * common) would fail now and then on rounding alone.
+	 */
+	certified = outside == 0.0 ||
+		(prune && ntop == k && top[k - 1].score >= drift * outside * (1 - 1e-6));
 	for (int i = 0; i < nscored; i++)
 	{
 		Datum		values[4];
@@ -875,7 +886,7 @@ top_k(FunctionCallInfo fcinfo, bool per_document)
 		values[0] = Int64GetDatum(scored[i].chunk_id);
 		values[1] = Int64GetDatum(scored[i].document_id);
 		values[2] = Float8GetDatum(scored[i].score);
-		values[3] = Float8GetDatum(outside);
+		values[3] = per_document ? BoolGetDatum(certified) : Float8GetDatum(outside);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
 	index_endscan(scan);

@@ -342,11 +342,17 @@ class TopK:
 
     # Chunks, or (`per_document`) each document's best chunk, best first.
     candidates: CTE
-    # SQL for "these candidates hold the exact top k documents" given the document ranking.
-    certified: Any
     # SQL: whether scoring every match instead would read more than `exhaustive_max` postings.
     costly: ColumnElement[bool]
-    per_document: bool = False
+    # SQL for "these candidates hold the exact top k documents", given the k-th document's
+    # score (the SQL form's)...
+    certificate: Certificate | None = None
+    # ... or as bm25_top_docs found it, its candidates one per document.
+    certified: ColumnElement[bool] | None = None
+
+    @property
+    def per_document(self) -> bool:
+        return self.certified is not None
 
 
 def _lexeme_rows() -> Select[Any]:
@@ -418,25 +424,20 @@ def _native_top_k(stats: CTE, *, prune: bool) -> TopK:
             K,
             args.c.stop,
         )
-        .table_valued("chunk_id", "document_id", "score", "outside")
+        .table_valued("chunk_id", "document_id", "score", "certified")
         .render_derived("bm25_read")
     )
     scored = (
-        select(read.c.chunk_id, read.c.document_id, read.c.score.label("rank"), read.c.outside)
+        select(read.c.chunk_id, read.c.document_id, read.c.score.label("rank"), read.c.certified)
         .select_from(args)
         .join(read, true())
         .cte("keyword_candidates")
         .prefix_with("MATERIALIZED")
     )
-    # Every row carries the same `outside`; none when no chunk was scored.
-    outside = select(coalesce(func.max(scored.c.outside), 0.0)).scalar_subquery()
-    drift = select(stats.c.drift).scalar_subquery()
-    same = select(stats.c.same_params).scalar_subquery()
+    # Every row carries the same answer (none: no chunk scored, nothing to certify).
+    certified = coalesce(select(scored.c.certified).limit(1).scalar_subquery(), False)
     return TopK(
-        scored,
-        _Certificate(outside=outside, drift=drift, same=same),
-        select(args.c.matches > EXHAUSTIVE_MAX).scalar_subquery(),
-        per_document=True,
+        scored, select(args.c.matches > EXHAUSTIVE_MAX).scalar_subquery(), certified=certified
     )
 
 
@@ -564,13 +565,15 @@ def _scored(stats: CTE, terms: CTE, chosen: CTE, unseen: Any, *, prune: bool) ->
     matches = select(func.sum(terms.c.df)).scalar_subquery()
     return TopK(
         scored,
-        _Certificate(outside=select(outside.c.outside).scalar_subquery(), drift=drift, same=same),
         matches > EXHAUSTIVE_MAX,
+        certificate=Certificate(
+            outside=select(outside.c.outside).scalar_subquery(), drift=drift, same=same
+        ),
     )
 
 
 @dataclass
-class _Certificate:
+class Certificate:
     outside: ScalarSelect[Any]
     drift: ScalarSelect[Any]
     same: ScalarSelect[Any]
