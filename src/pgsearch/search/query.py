@@ -372,16 +372,14 @@ def keyword_search(
         complete = _enough(candidates, best)
     else:
         top = bm25.top_k(where, prune=True, native=native)
-        if top.certified is not None:  # one row per document already
-            docs = top.candidates
-            complete = or_(top.certified, and_(top.costly, _count(docs) >= K))
-            ranked = select(docs.c.chunk_id, docs.c.document_id, docs.c.rank.label("score"))
-            return _with_details(ranked, complete)
-        best = _best_per_document(top.candidates, "keyword")
+        if top.certified is not None:  # bm25_top_docs: a row per document, certified there
+            best, certified = top.candidates, top.certified
+        else:
+            best = _best_per_document(top.candidates, "keyword")
+            assert top.certificate is not None
+            certified = top.certificate.holds(_kth_best(best))
         # Final when certified exact, or (a large corpus) when scoring every match would cost
         # more than the approximation is worth: k documents found by the top postings.
-        assert top.certificate is not None
-        certified = top.certificate.holds(_kth_best(best))
         complete = or_(certified, and_(top.costly, _count(best) >= K))
     ranked = select(best.c.chunk_id, best.c.document_id, best.c.rank.label("score"))
     return _with_details(ranked, complete)
