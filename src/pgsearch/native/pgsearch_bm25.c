@@ -57,15 +57,26 @@ PG_MODULE_MAGIC;
 
 typedef struct ChunkBound
 {
-	int64		chunk_id;		/* hash key */
+	int64		chunk_id;
 	double		sum;			/* sum of w * impact - cutw over the terms that hold it */
 	int32		length;
-	char		status;			/* simplehash's */
 } ChunkBound;
 
-/* An open-addressing hash table of ChunkBound by chunk id (a search may read 100k postings). */
+/* A chunk's place among the chunks read, by its id. */
+typedef struct ChunkSlot
+{
+	int64		chunk_id;		/* hash key */
+	int32		index;
+	char		status;			/* simplehash's */
+} ChunkSlot;
+
+/*
+ * An open-addressing hash table of chunk ids (a search may read 100k postings) to the chunks
+ * read, which are kept side by side: the pass over them to pick the best bounds reads only
+ * them, not the table's empty buckets.
+ */
 #define SH_PREFIX chunkhash
-#define SH_ELEMENT_TYPE ChunkBound
+#define SH_ELEMENT_TYPE ChunkSlot
 #define SH_KEY_TYPE int64
 #define SH_KEY chunk_id
 #define SH_HASH_KEY(tb, key) murmurhash64((uint64) (key))
@@ -290,7 +301,9 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 	long		size;
 	int			kept = 0;
 	ChunkBound *best;
-	chunkhash_iterator it;
+	ChunkBound *read_chunks;
+	uint64		chunks_size;
+	int			nchunks = 0;
 	ChunkBound *entry;
 
 	open_index(index_oid, &heap, &index);
@@ -310,16 +323,17 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 
 	/*
 	 * Sized for every posting a distinct chunk (pgsearch asks no deeper than the lists):
-	 * growing it rehashes every entry, and a larger one costs its zeroing and a pass over all
-	 * its buckets below. Capped: a depth may be far longer than its list.
+	 * growing it rehashes every entry, and a larger one costs its zeroing. Capped: a depth may
+	 * be far longer than its list.
 	 */
 	{
 		uint64		expected = 0;
 
 		for (int t = 0; t < qt->count; t++)
 			expected += Max(DatumGetInt32(qt->depths[t]), 0);
-		chunks = chunkhash_create(CurrentMemoryContext,
-								  (uint32) Max(Min(expected, (uint64) 1 << 18), 64), NULL);
+		chunks_size = Max(Min(expected, (uint64) 1 << 18), 64);
+		chunks = chunkhash_create(CurrentMemoryContext, (uint32) chunks_size, NULL);
+		read_chunks = palloc(sizeof(ChunkBound) * chunks_size);
 	}
 	slot = table_slot_create(heap, NULL);
 
@@ -396,12 +410,23 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 		{
 			bool		found;
 
-			entry = chunkhash_insert(chunks, read[i].chunk_id, &found);
+			ChunkSlot  *slot_of = chunkhash_insert(chunks, read[i].chunk_id, &found);
+
 			if (!found)
 			{
+				if ((uint64) nchunks == chunks_size)
+				{
+					chunks_size *= 2;
+					read_chunks = repalloc_huge(read_chunks, sizeof(ChunkBound) * chunks_size);
+				}
+				slot_of->index = nchunks;
+				entry = &read_chunks[nchunks++];
+				entry->chunk_id = read[i].chunk_id;
 				entry->sum = 0.0;
 				entry->length = read[i].length;
 			}
+			else
+				entry = &read_chunks[slot_of->index];
 			/* as the SQL form sums it: w * impact (float4 widened) - cutw */
 			entry->sum += w * read[i].impact - cutw;
 		}
@@ -417,13 +442,13 @@ read_bounds(Oid index_oid, int32 user_id, const QueryTerms *qt, int32 n, ChunkBo
 	 * The n best by a min-heap of n (its root the worst kept): one comparison for most entries,
 	 * where sorting them all cost more than reading their postings at a million chunks.
 	 */
-	size = (long) chunks->members;
+	size = (long) nchunks;
 	best = palloc(sizeof(ChunkBound) * Max(Min(size, (long) n), 1));
-	chunkhash_start_iterate(chunks, &it);
-	while ((entry = chunkhash_iterate(chunks, &it)) != NULL)
+	for (int c = 0; c < nchunks; c++)
 	{
 		int			i;
 
+		entry = &read_chunks[c];
 		if (kept < n)
 		{
 			/* sift up: a parent is never better than its children */
