@@ -168,12 +168,28 @@ async def _ping_if_idle(conn: AsyncConn) -> None:
 
 
 class _ReadPool(AsyncConnectionPool[AsyncConn]):
-    """Notes when each connection comes back, for `_ping_if_idle`.
+    """Hands out the connection given back last, and notes when each comes back.
 
-    Here rather than in the pool's `reset` callback: with one, psycopg_pool hands every
-    returned connection to a worker task, two more event-loop hops per request, and a request
-    arriving before the task ran found the pool empty and grew it.
+    psycopg_pool hands its idle connections out in turn, so each search went to the backend
+    process idle the longest, whose caches had gone cold meanwhile: PostgreSQL spent more CPU
+    per search (bench/peers.py), most at one client, where every connection of a pool grown
+    by an earlier burst took its turn. Last in, first out keeps the work on the fewest
+    backends, and leaves the others idle for the pool to close (it closes the oldest).
+
+    The return time is for `_ping_if_idle`; noted here rather than in the pool's `reset`
+    callback: with one, psycopg_pool hands every returned connection to a worker task, two
+    more event-loop hops per request, and a request arriving before the task ran found the
+    pool empty and grew it.
     """
+
+    async def _get_ready_connection(self, timeout: float | None) -> AsyncConn | None:
+        # The pool's own choice (the oldest, `popleft`) with its bookkeeping, swapped for the
+        # newest: psycopg_pool has no option for the order.
+        conn = await super()._get_ready_connection(timeout)
+        if conn is not None and self._pool:
+            self._pool.appendleft(conn)
+            conn = self._pool.pop()
+        return conn
 
     async def putconn(self, conn: AsyncConn) -> None:
         _returned[conn] = time.monotonic()
