@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import threading
 import time
 import weakref
@@ -196,6 +197,20 @@ class _ReadPool(AsyncConnectionPool[AsyncConn]):
         await super().putconn(conn)
 
 
+def search_pool_size(config: DatabaseConfig) -> int:
+    """The search route's connections per process: `DB_SEARCH_POOL_SIZE`, else about as many
+    as can run at once (PostgreSQL's rule of thumb: twice the cores).
+
+    One event loop sends every search; more connections than that do not answer more of them,
+    only spread them over more backend processes that take turns on the cores, each with cold
+    caches: PostgreSQL spent more CPU per search with 20 than with 4 on 2 cores
+    (bench/peers.py, 16 clients).
+    """
+    if config.DB_SEARCH_POOL_SIZE is not None:
+        return config.DB_SEARCH_POOL_SIZE
+    return min(config.DB_POOL_SIZE, max(4, 2 * (os.cpu_count() or 1)))
+
+
 def create_async_pool(config: DatabaseConfig) -> AsyncPool:
     """A psycopg pool of autocommit connections for reads on the event loop; not yet open
     (`await pool.open()` in a running loop). Same server options as the engine's connections."""
@@ -203,7 +218,7 @@ def create_async_pool(config: DatabaseConfig) -> AsyncPool:
         config.db_url(driver="postgresql").render_as_string(hide_password=False),
         kwargs={"autocommit": True, **_connect_args(config)},
         min_size=1,
-        max_size=config.DB_POOL_SIZE,
+        max_size=search_pool_size(config),
         timeout=config.DB_POOL_TIMEOUT,
         configure=_configure_async,
         check=_ping_if_idle,
