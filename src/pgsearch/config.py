@@ -42,6 +42,13 @@ class DatabaseConfig(BaseSettings):
     DB_SSLMODE: SSLMode | None = Field(default=None)
     DB_POOL_SIZE: int = Field(default=20, ge=1, le=1000)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=1000)
+    DB_SEARCH_POOL_SIZE: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Connections of the search route's pool per process (default: twice the "
+        "CPU cores, at least 4, at most DB_POOL_SIZE)",
+    )
     DB_POOL_TIMEOUT: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a connection"
     )

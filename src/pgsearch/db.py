@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import threading
 import time
 import weakref
@@ -168,16 +169,46 @@ async def _ping_if_idle(conn: AsyncConn) -> None:
 
 
 class _ReadPool(AsyncConnectionPool[AsyncConn]):
-    """Notes when each connection comes back, for `_ping_if_idle`.
+    """Hands out the connection given back last, and notes when each comes back.
 
-    Here rather than in the pool's `reset` callback: with one, psycopg_pool hands every
-    returned connection to a worker task, two more event-loop hops per request, and a request
-    arriving before the task ran found the pool empty and grew it.
+    psycopg_pool hands its idle connections out in turn, so each search went to the backend
+    process idle the longest, whose caches had gone cold meanwhile: PostgreSQL spent more CPU
+    per search (bench/peers.py), most at one client, where every connection of a pool grown
+    by an earlier burst took its turn. Last in, first out keeps the work on the fewest
+    backends, and leaves the others idle for the pool to close (it closes the oldest).
+
+    The return time is for `_ping_if_idle`; noted here rather than in the pool's `reset`
+    callback: with one, psycopg_pool hands every returned connection to a worker task, two
+    more event-loop hops per request, and a request arriving before the task ran found the
+    pool empty and grew it.
     """
+
+    async def _get_ready_connection(self, timeout: float | None) -> AsyncConn | None:
+        # The pool's own choice (the oldest, `popleft`) with its bookkeeping, swapped for the
+        # newest: psycopg_pool has no option for the order.
+        conn = await super()._get_ready_connection(timeout)
+        if conn is not None and self._pool:
+            self._pool.appendleft(conn)
+            conn = self._pool.pop()
+        return conn
 
     async def putconn(self, conn: AsyncConn) -> None:
         _returned[conn] = time.monotonic()
         await super().putconn(conn)
+
+
+def search_pool_size(config: DatabaseConfig) -> int:
+    """The search route's connections per process: `DB_SEARCH_POOL_SIZE`, else about as many
+    as can run at once (PostgreSQL's rule of thumb: twice the cores).
+
+    One event loop sends every search; more connections than that do not answer more of them,
+    only spread them over more backend processes that take turns on the cores, each with cold
+    caches: PostgreSQL spent more CPU per search with 20 than with 4 on 2 cores
+    (bench/peers.py, 16 clients).
+    """
+    if config.DB_SEARCH_POOL_SIZE is not None:
+        return config.DB_SEARCH_POOL_SIZE
+    return min(config.DB_POOL_SIZE, max(4, 2 * (os.cpu_count() or 1)))
 
 
 def create_async_pool(config: DatabaseConfig) -> AsyncPool:
@@ -187,7 +218,7 @@ def create_async_pool(config: DatabaseConfig) -> AsyncPool:
         config.db_url(driver="postgresql").render_as_string(hide_password=False),
         kwargs={"autocommit": True, **_connect_args(config)},
         min_size=1,
-        max_size=config.DB_POOL_SIZE,
+        max_size=search_pool_size(config),
         timeout=config.DB_POOL_TIMEOUT,
         configure=_configure_async,
         check=_ping_if_idle,

@@ -177,3 +177,24 @@ def test_connections_carry_the_search_settings(pg_config: DatabaseConfig) -> Non
             return found
 
     assert shown(asyncio.run(on_the_pool())) == expected
+
+
+def test_read_pool_hands_out_the_connection_returned_last(pg_config: DatabaseConfig) -> None:
+    """The search pool reuses its most recently returned connection (a warm backend), not the
+    one idle the longest: one client's searches stay on one backend process."""
+
+    async def handed_out() -> tuple[list[int], int]:
+        async with db.create_async_pool(pg_config) as pool:
+            conns = [await pool.getconn() for _ in range(3)]
+            pids = [c.info.backend_pid for c in conns]
+            for conn in conns:
+                await pool.putconn(conn)
+            again = [await pool.getconn() for _ in range(2)]
+            for conn in again:
+                await pool.putconn(conn)
+            after = await pool.getconn()
+            await pool.putconn(after)
+            return pids, after.info.backend_pid
+
+    pids, last = asyncio.run(handed_out())
+    assert last == pids[1]  # put back last of the second round; in turn would give pids[2]

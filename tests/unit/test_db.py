@@ -75,3 +75,15 @@ def test_init_database_error_is_clear(tmp_path: Path) -> None:
             db.init_database(engine=engine, echo=lambda _: None)
     finally:
         engine.dispose()
+
+
+def test_search_pool_size() -> None:
+    """The search route's pool: the setting when given, else twice the cores (at least 4),
+    never more than DB_POOL_SIZE."""
+    cores = os.cpu_count() or 1
+    default = DatabaseConfig(_env_file=None, DB_POOL_SIZE=1000)
+    assert db.create_async_pool(default).max_size == max(4, 2 * cores)
+    small = DatabaseConfig(_env_file=None, DB_POOL_SIZE=3)
+    assert db.create_async_pool(small).max_size == 3
+    given = DatabaseConfig(_env_file=None, DB_POOL_SIZE=3, DB_SEARCH_POOL_SIZE=7)
+    assert db.create_async_pool(given).max_size == 7

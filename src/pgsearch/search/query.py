@@ -34,6 +34,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    distinct,
     false,
     func,
     literal,
@@ -357,9 +358,19 @@ def semantic_search(
 ) -> Select[Any]:
     """Nearest documents by their best chunk; score = cosine similarity."""
     candidates = semantic_candidates(where, approximate=approximate)
-    best = _best_per_document(candidates, "semantic")
-    ranked = select(best.c.chunk_id, best.c.document_id, (1 - best.c.distance).label("score"))
-    return _with_details(ranked, _enough(candidates, best), _short(candidates, approximate))
+    # Each document's best chunk, without `_best_per_document`'s rank among documents (only
+    # fusion needs it) and its materialised CTE: the documents are counted from the candidates.
+    position = func.row_number().over(
+        partition_by=candidates.c.document_id, order_by=candidates.c.distance
+    )
+    per_doc = select(candidates, position.label("pos")).subquery("semantic_per_doc")
+    ranked = select(
+        per_doc.c.chunk_id, per_doc.c.document_id, (1 - per_doc.c.distance).label("score")
+    ).where(per_doc.c.pos == 1)
+    documents = select(func.count(distinct(candidates.c.document_id))).scalar_subquery()
+    # k documents found, or fewer chunks matched than were asked for (none left out).
+    enough = or_(documents >= K, _count(candidates) < CANDIDATES)
+    return _with_details(ranked, enough, _short(candidates, approximate))
 
 
 def keyword_search(

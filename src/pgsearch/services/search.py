@@ -9,6 +9,7 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import TypeAdapter
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -184,18 +185,9 @@ def _steps(
         if plan.candidates >= MAX_CANDIDATES:
             break
         plan = plan.wider()
-    # Rows straight from PostgreSQL, typed by the statement: built without validation.
-    hits = [
-        SearchHit.model_construct(
-            document_id=r.document_id,
-            external_id=r.external_id,
-            chunk_index=r.chunk_index,
-            text=r.text,
-            score=float(r.score),
-            metadata=r.metadata,
-        )
-        for r in rows
-    ]
+    # The rows' attributes read by pydantic-core in one call: half the Python time of a
+    # `model_construct` per hit (which only skips checks that rows typed by the statement pass).
+    hits = _HITS.validate_python(rows, from_attributes=True)
     # No results may mean no such user: only then is the extra look-up worth it.
     if not hits and not (yield _USER_EXISTS, {"user_id": user_id}):
         raise UserNotFound(user_id)
@@ -251,3 +243,4 @@ def model_fusion(model: str | None) -> FusionParams:
 
 
 _USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
+_HITS = TypeAdapter(list[SearchHit])
