@@ -9,11 +9,14 @@ Everything runs on a throwaway embedded PostgreSQL in a temp dir, stopped and de
 Each figure has a baseline measured in the same run, and the ratio between them:
 - ingest of client vectors through `POST /users/{id}/documents/batch` vs a raw binary COPY of
   rows of the same kind into the same tables, one client each:
-  * the goal's figure: --n documents loaded, every index present (HNSW, BM25 postings, GIN
-    metadata), i.e. with index maintenance, as a running service inserts; the two paths
-    alternate rounds of 1,000 documents into the same index;
-  * for information: the bulk load of the --n documents into tables without indexes, and the
-    same plus the index build (measured once and added to both: same rows, same statements);
+  * the goal's figure: --n/20 new documents per path (500 to 5,000) added to the --n loaded
+    ones, every index present (HNSW, BM25 postings, GIN metadata), i.e. with index maintenance,
+    as a running service inserts; the two paths alternate rounds of 1,000 documents;
+  * for information: the bulk load of the --n documents into tables without indexes (the BM25
+    postings are still written, by the triggers on chunks), and the same plus the index build
+    (measured once and added to both: same rows, same statements);
+  * each path's CPU per document, by process: the database server (all its processes), the
+    API server, this bench (COPY; or JSON encoding and the HTTP client);
 - search QPS of the service layer (`services.search.search`, one session per query from
   `db.get_read_db`, as a request has) vs hand-written SQL on a plain psycopg connection, same
   ef_search and k, passes interleaved, median pass kept; for information: the same over HTTP,
@@ -33,13 +36,14 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
@@ -79,11 +83,11 @@ GOAL_RECALL = 0.95
 GOAL_RECALL_MIN_N = 100_000
 FILTER_SHARD = 7  # {"shard": 7} matches 1/SHARDS of the documents
 EMBED_CHUNKS = 500
-INFO_QUERIES = 50  # hybrid and keyword: information only, and slow (see the report)
+INFO_QUERIES = 50  # hybrid and keyword: information only (bench.keyword measures them)
 INCREMENT_MAX = 5_000  # documents added to the loaded index, per path
 
 # Piped output (a file, the README) gets a fixed width instead of rich's 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 116)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 log = Console(stderr=True, highlight=False)
 _started = time.monotonic()
 
@@ -107,6 +111,8 @@ class Row:
     recall: float | None = None
     results: float | None = None  # mean results per query
     baseline: Row | None = None
+    # Ingest: CPU ms per document of the database server, the API server and this process.
+    cpu_ms: tuple[float, float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -131,6 +137,59 @@ class Report:
 
 
 # -- ingest ----------------------------------------------------------------------------------
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and of its children, living and exited (the kernel's ticks)."""
+    proc = psutil.Process(pid)
+    t = proc.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in proc.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:  # exited since: counted in its parent's children_* now
+            continue
+        total += c.user + c.system
+    return float(total)
+
+
+def api_server_pid() -> int:
+    """The `pgsearch serve` subprocess this bench started (bench.common.api_server)."""
+    for child in psutil.Process().children():
+        if "serve" in child.cmdline():
+            return int(child.pid)
+    raise RuntimeError("no pgsearch serve subprocess")
+
+
+@dataclass
+class IngestCpu:
+    """CPU seconds used while one ingest path ran, by process: the database server (postmaster,
+    backends, WAL and background writers), the API server, and this process (the raw path's
+    COPY; the API path's JSON encoding and HTTP client). Wall-clock rates on a shared machine
+    also count waiting for a core; these do not, though they count whatever else the two
+    servers did meanwhile.
+    """
+
+    postmaster: int
+    api: int
+    database_s: float = 0.0
+    api_s: float = 0.0
+    client_s: float = 0.0
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Add the CPU used during the block."""
+        before = tree_cpu_s(self.postmaster), tree_cpu_s(self.api), time.process_time()
+        yield
+        self.database_s += tree_cpu_s(self.postmaster) - before[0]
+        self.api_s += tree_cpu_s(self.api) - before[1]
+        self.client_s += time.process_time() - before[2]
+
+    def per_document_ms(self, documents: int) -> tuple[float, float, float]:
+        """(database, API server, this process) CPU milliseconds per document."""
+        ms = 1000 / documents
+        return self.database_s * ms, self.api_s * ms, self.client_s * ms
+
 
 _COPY_DOCUMENTS: LiteralString = (
     "COPY documents (id, user_id, external_id, text, metadata, content_hash, chunk_count)"
@@ -443,8 +502,8 @@ def search_benchmarks(
             section, _row("filtered 1 %, raw SQL, no iterative scan", fil["naive"], filtered_truth)
         )
 
-    # Information only, and on fewer queries: both are much slower than semantic search, and
-    # hybrid also runs into a generic-plan regression once psycopg has prepared it.
+    # Information only, and on fewer queries: the texts are made-up words; bench.keyword
+    # measures keyword and hybrid search on real text.
     few = min(q, INFO_QUERIES)
     say(f"hybrid and keyword search, service layer ({few} queries)")
     hybrid = [
@@ -482,17 +541,34 @@ def ingest_benchmarks(
     api_warm_up(url, ds)
     reset_tables(database)
     user_id = create_user("bench")
+    raw_cpu, api_cpu = ingest_meter(database), ingest_meter(database)
     say(f"bulk load without indexes: raw binary COPY of {n:,} documents")
-    raw_s = raw_copy(database, ds, range(n), user_id=user_id)
+    with raw_cpu.measure():
+        raw_s = raw_copy(database, ds, range(n), user_id=user_id)
     reset_tables(database)
     say(f"bulk load without indexes: API, {batch} documents per request")
-    api_s = api_ingest(url, ds, range(n), user_id=user_id, batch=batch)
+    with api_cpu.measure():
+        api_s = api_ingest(url, ds, range(n), user_id=user_id, batch=batch)
     say("building the HNSW, postings and GIN indexes")
     build_s = build_indexes(database, definitions)
     with database.connect() as conn:
         conn.execute("VACUUM (ANALYZE) documents, chunks")
-    raw_row = Row(f"raw COPY, {n:,} docs, no indexes (baseline)", n / raw_s, "rows/s")
-    report.add(section, Row(f"API, {n:,} docs, no indexes", n / api_s, "rows/s", baseline=raw_row))
+    raw_row = Row(
+        f"raw COPY, {n:,} docs, no indexes (baseline)",
+        n / raw_s,
+        "rows/s",
+        cpu_ms=raw_cpu.per_document_ms(n),
+    )
+    report.add(
+        section,
+        Row(
+            f"API, {n:,} docs, no indexes",
+            n / api_s,
+            "rows/s",
+            baseline=raw_row,
+            cpu_ms=api_cpu.per_document_ms(n),
+        ),
+    )
     report.add(section, raw_row)
     raw_built = Row("raw COPY + index build (baseline)", n / (raw_s + build_s), "rows/s")
     report.add(
@@ -500,6 +576,11 @@ def ingest_benchmarks(
     )
     report.add(section, raw_built)
     return user_id
+
+
+def ingest_meter(database: BenchDatabase) -> IngestCpu:
+    """CPU of the database server, the API server and this process, for one ingest path."""
+    return IngestCpu(postmaster=database.postmaster_pid(), api=api_server_pid())
 
 
 def incremental_ingest(
@@ -513,17 +594,31 @@ def incremental_ingest(
     section = "ingest, one client, 1 chunk per document"
     say(f"ingest into the {n:,}-document index: raw COPY and API, {m:,} documents each")
     raw_user, api_user = create_user("raw-increment"), create_user("api-increment")
+    raw_cpu, api_cpu = ingest_meter(database), ingest_meter(database)
     raw_s = api_s = 0.0
     # Alternating rounds: whichever path went first would otherwise pay for pulling the index
     # into memory, and both see the same index size and the same background load.
     step = 2 * batch
     for first in range(0, m, step):
         last = min(first + step, m)
-        raw_s += raw_copy(database, ds, range(n + first, n + last), user_id=raw_user)
+        with raw_cpu.measure():
+            raw_s += raw_copy(database, ds, range(n + first, n + last), user_id=raw_user)
         api_rows = range(n + m + first, n + m + last)
-        api_s += api_ingest(url, ds, api_rows, user_id=api_user, batch=batch)
-    raw_row = Row(f"raw COPY, +{m:,} docs, indexes present (baseline)", m / raw_s, "rows/s")
-    api_row = Row(f"API, +{m:,} docs, indexes present", m / api_s, "rows/s", baseline=raw_row)
+        with api_cpu.measure():
+            api_s += api_ingest(url, ds, api_rows, user_id=api_user, batch=batch)
+    raw_row = Row(
+        f"raw COPY, +{m:,} docs, indexes present (baseline)",
+        m / raw_s,
+        "rows/s",
+        cpu_ms=raw_cpu.per_document_ms(m),
+    )
+    api_row = Row(
+        f"API, +{m:,} docs, indexes present",
+        m / api_s,
+        "rows/s",
+        baseline=raw_row,
+        cpu_ms=api_cpu.per_document_ms(m),
+    )
     # First in the table: this is the goal's figure (a running service inserts into its index).
     rows = report.sections[section]
     rows[:0] = [api_row, raw_row]
@@ -678,6 +773,7 @@ def print_report(report: Report, *, elapsed: float) -> None:
         ("recall@k", "right"),
         ("results/q", "right"),
         ("vs baseline", "right"),
+        ("CPU ms/doc: db + API + bench", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for section, rows in report.sections.items():
@@ -691,6 +787,7 @@ def print_report(report: Report, *, elapsed: float) -> None:
                 "" if row.recall is None else f"{row.recall:.3f}",
                 "" if row.results is None else f"{row.results:.2f}",
                 "" if row.ratio is None else f"{row.ratio:.2f}x",
+                "" if row.cpu_ms is None else " + ".join(f"{ms:.2f}" for ms in row.cpu_ms),
             )
     out.print(table)
     goals = Table(show_edge=False, pad_edge=False, title_justify="left")

@@ -441,6 +441,9 @@ def _explained_session() -> Iterator[tuple[Any, list[str]]]:
             session.connection().invalidate()
 
 
+_SCAN_KINDS = {"Seq Scan": "seq", "Bitmap Heap Scan": "heap"}
+
+
 def explain(request: SearchRequest, user_id: int, embedder: Embedder, *, cold: bool) -> str:
     """What the search's statements read, once prepared: each scan (index or table) with its
     rows, then the shared buffers and server time of all of them."""
@@ -464,7 +467,8 @@ def explain(request: SearchRequest, user_id: int, embedder: Embedder, *, cold: b
         buffers += plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
         for node in _nodes(plan):
             if "Scan" in node["Node Type"] and ("Relation Name" in node or "Index Name" in node):
-                kind = "seq" if node["Node Type"] == "Seq Scan" else "idx"
+                # A bitmap heap scan fetches the rows its bitmap index scan found: not an index.
+                kind = _SCAN_KINDS.get(node["Node Type"], "idx")
                 what = node.get("Index Name", node.get("Relation Name"))
                 key = f"{kind} {what}"
                 scans[key] = scans.get(key, 0) + node["Actual Rows"] * node["Actual Loops"]
