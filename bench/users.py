@@ -17,8 +17,10 @@ against exact search (numpy over that user's vectors) and keyword recall@10 agai
 of that user's chunks (`bm25s` over the service's own lexemes, as bench/keyword.py; a document
 tied with the 10th counts). Data:
 documents of one chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a
-random small user. `--explain` adds, per mode and class, what one prepared search statement
-read (auto_explain: its scans, rows and buffers), to catch a plan that scans a table.
+random small user. `--explain` adds, per mode and class, what one search's statements read once
+prepared (auto_explain: their scans, rows and buffers), to catch a plan that scans a table;
+what pgsearch_bm25's C functions read (postings, the chunks they score) counts in the buffers
+but is not a scan of the plan.
 """
 
 from __future__ import annotations
