@@ -587,6 +587,9 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+_EXTENSION: LiteralString = "SELECT extversion FROM pg_extension WHERE extname = 'pgsearch_bm25'"
+
+
 def run(args: argparse.Namespace) -> None:
     """Load each layout in turn and measure it."""
     layouts = [Layout(args.big, small, args.per_user) for small in args.small_users]
@@ -601,6 +604,10 @@ def run(args: argparse.Namespace) -> None:
     with bench_database(settings) as database:
         with db.get_sessionmaker().begin() as session:
             check_model(session, get_embedder("minilm"))  # sizes the vector column, makes HNSW
+        with database.connect() as conn:
+            row = conn.execute(_EXTENSION).fetchone()
+        # Keyword search takes the SQL form without the extension (or at an older version).
+        out.print(f"pgsearch_bm25: {row[0] if row else 'not installed (SQL form)'}")
         for layout in layouts:
             loads.append(load_average())
             say(f"loading {layout.n:,} chunks: {layout.small:,} users + 1 big")
