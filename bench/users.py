@@ -303,9 +303,9 @@ def timed_passes(
 ) -> dict[str, Timed]:
     """A warm-up pass, then `passes` timed ones. Within a pass the classes take turns every
     `BLOCK` queries, so a burst of other work on the shared machine hits them alike (whole
-    passes in turn let one burst land on one class: a small user's keyword p50 once came out
-    1.7x the big user's at 0.96x its CPU). Besides wall time per call, the CPU time per query of
-    this process and of pgsearch's database backends: wall time also counts waiting for a core.
+    passes in turn let one burst land on one class's median pass). Besides wall time per call,
+    the CPU time per query of this process and of pgsearch's database backends: wall time also
+    counts waiting for a core.
     """
     found: dict[str, list[list[int]]] = {name: [[] for _ in range(count)] for name in calls}
     walls: dict[str, list[list[float]]] = {name: [] for name in calls}
