@@ -9,11 +9,14 @@ Everything runs on a throwaway embedded PostgreSQL in a temp dir, stopped and de
 Each figure has a baseline measured in the same run, and the ratio between them:
 - ingest of client vectors through `POST /users/{id}/documents/batch` vs a raw binary COPY of
   rows of the same kind into the same tables, one client each:
-  * the goal's figure: --n documents loaded, every index present (HNSW, BM25 postings, GIN
-    metadata), i.e. with index maintenance, as a running service inserts; the two paths
-    alternate rounds of 1,000 documents into the same index;
-  * for information: the bulk load of the --n documents into tables without indexes, and the
-    same plus the index build (measured once and added to both: same rows, same statements);
+  * the goal's figure: --n/20 new documents per path (500 to 5,000) added to the --n loaded
+    ones, every index present (HNSW, BM25 postings, GIN metadata), i.e. with index maintenance,
+    as a running service inserts; the two paths alternate rounds of 1,000 documents;
+  * for information: the bulk load of the --n documents into tables without indexes (the BM25
+    postings are still written, by the triggers on chunks), and the same plus the index build
+    (measured once and added to both: same rows, same statements);
+  * each path's CPU per document, by process: the database backends writing, the rest of the
+    database server, the API server, this bench (COPY; or JSON encoding and the HTTP client);
 - search QPS of the service layer (`services.search.search`, one session per query from
   `db.get_read_db`, as a request has) vs hand-written SQL on a plain psycopg connection, same
   ef_search and k, passes interleaved, median pass kept; for information: the same over HTTP,
@@ -33,13 +36,14 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
@@ -52,6 +56,7 @@ from bench.common import (
     Dataset,
     Latencies,
     api_server,
+    backend_cpu_ns,
     bench_database,
     build_indexes,
     drop_search_indexes,
@@ -79,11 +84,11 @@ GOAL_RECALL = 0.95
 GOAL_RECALL_MIN_N = 100_000
 FILTER_SHARD = 7  # {"shard": 7} matches 1/SHARDS of the documents
 EMBED_CHUNKS = 500
-INFO_QUERIES = 50  # hybrid and keyword: information only, and slow (see the report)
+INFO_QUERIES = 50  # hybrid and keyword: information only (bench.keyword measures them)
 INCREMENT_MAX = 5_000  # documents added to the loaded index, per path
 
 # Piped output (a file, the README) gets a fixed width instead of rich's 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 116)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 log = Console(stderr=True, highlight=False)
 _started = time.monotonic()
 
@@ -107,6 +112,8 @@ class Row:
     recall: float | None = None
     results: float | None = None  # mean results per query
     baseline: Row | None = None
+    # Ingest: CPU ms per document (IngestCpu.per_document_ms).
+    cpu_ms: tuple[float, ...] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -132,6 +139,72 @@ class Report:
 
 # -- ingest ----------------------------------------------------------------------------------
 
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and of its children, living and exited (the kernel's ticks)."""
+    proc = psutil.Process(pid)
+    t = proc.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in proc.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:  # exited since: counted in its parent's children_* now
+            continue
+        total += c.user + c.system
+    return float(total)
+
+
+def api_server_pid() -> int:
+    """The `pgsearch serve` subprocess this bench started (bench.common.api_server)."""
+    for child in psutil.Process().children():
+        if "serve" in child.cmdline():
+            return int(child.pid)
+    raise RuntimeError("no pgsearch serve subprocess")
+
+
+@dataclass
+class IngestCpu:
+    """CPU seconds used while one ingest path ran, by process: the database backends that did
+    the writing, the rest of the database server (autovacuum, WAL writer, checkpointer: work
+    either path may have caused, landing in whichever ran then), the API server, and this
+    process (the raw path's COPY; the API path's JSON encoding and HTTP client). Wall-clock
+    rates on a shared machine also count waiting for a core; these do not.
+    """
+
+    database: BenchDatabase
+    api: int  # the API server's pid
+    server_s: float = 0.0  # every process of the database server
+    backends_s: float = 0.0  # the writing backends: the API's pool, the raw path's connection
+    api_s: float = 0.0
+    client_s: float = 0.0
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Add the CPU used during the block (`raw_copy` adds its own backend's)."""
+        postmaster = self.database.postmaster_pid()
+        with self.database.connect() as monitor:
+            pool = sum(backend_cpu_ns(monitor).values())
+            before = tree_cpu_s(postmaster), tree_cpu_s(self.api), time.process_time()
+            yield
+            self.backends_s += (sum(backend_cpu_ns(monitor).values()) - pool) / 1e9
+        self.server_s += tree_cpu_s(postmaster) - before[0]
+        self.api_s += tree_cpu_s(self.api) - before[1]
+        self.client_s += time.process_time() - before[2]
+
+    def per_document_ms(self, documents: int) -> tuple[float, ...]:
+        """CPU ms per document: writing backends, the rest of the database server, the API
+        server, this process."""
+        ms = 1000 / documents
+        other = self.server_s - self.backends_s
+        return self.backends_s * ms, other * ms, self.api_s * ms, self.client_s * ms
+
+
+def schedstat_s(pid: int) -> float:
+    """CPU seconds of a process so far (the kernel's schedstat, finer than its ticks)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
+
+
 _COPY_DOCUMENTS: LiteralString = (
     "COPY documents (id, user_id, external_id, text, metadata, content_hash, chunk_count)"
     " FROM STDIN (FORMAT BINARY)"
@@ -141,8 +214,16 @@ _COPY_CHUNKS: LiteralString = (
 )
 
 
-def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int) -> float:
-    """COPY documents `rows` and their chunks in one transaction, like a hand-written loader."""
+def raw_copy(
+    database: BenchDatabase,
+    ds: Dataset,
+    rows: range,
+    *,
+    user_id: int,
+    cpu: IngestCpu | None = None,
+) -> float:
+    """COPY documents `rows` and their chunks in one transaction, like a hand-written loader;
+    seconds. `cpu`: its backend's CPU, from its start, added."""
     metadata = [Jsonb(ds.metadata(i)) for i in rows]
     hashes = [ds.content_hash(i) for i in rows]
     with database.connect(autocommit=False) as conn, conn.cursor() as cur:
@@ -165,7 +246,10 @@ def raw_copy(database: BenchDatabase, ds: Dataset, rows: range, *, user_id: int)
             for i, doc_id in zip(rows, ids, strict=True):
                 copy.write_row((doc_id, user_id, 0, ds.texts[i], ds.vectors[i]))
         conn.commit()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if cpu is not None:
+            cpu.backends_s += schedstat_s(conn.info.backend_pid)
+        return seconds
 
 
 def reset_tables(database: BenchDatabase) -> None:
@@ -443,8 +527,8 @@ def search_benchmarks(
             section, _row("filtered 1 %, raw SQL, no iterative scan", fil["naive"], filtered_truth)
         )
 
-    # Information only, and on fewer queries: both are much slower than semantic search, and
-    # hybrid also runs into a generic-plan regression once psycopg has prepared it.
+    # Information only, and on fewer queries: the texts are made-up words; bench.keyword
+    # measures keyword and hybrid search on real text.
     few = min(q, INFO_QUERIES)
     say(f"hybrid and keyword search, service layer ({few} queries)")
     hybrid = [
@@ -482,17 +566,34 @@ def ingest_benchmarks(
     api_warm_up(url, ds)
     reset_tables(database)
     user_id = create_user("bench")
+    raw_cpu, api_cpu = ingest_meter(database), ingest_meter(database)
     say(f"bulk load without indexes: raw binary COPY of {n:,} documents")
-    raw_s = raw_copy(database, ds, range(n), user_id=user_id)
+    with raw_cpu.measure():
+        raw_s = raw_copy(database, ds, range(n), user_id=user_id, cpu=raw_cpu)
     reset_tables(database)
     say(f"bulk load without indexes: API, {batch} documents per request")
-    api_s = api_ingest(url, ds, range(n), user_id=user_id, batch=batch)
+    with api_cpu.measure():
+        api_s = api_ingest(url, ds, range(n), user_id=user_id, batch=batch)
     say("building the HNSW, postings and GIN indexes")
     build_s = build_indexes(database, definitions)
     with database.connect() as conn:
         conn.execute("VACUUM (ANALYZE) documents, chunks")
-    raw_row = Row(f"raw COPY, {n:,} docs, no indexes (baseline)", n / raw_s, "rows/s")
-    report.add(section, Row(f"API, {n:,} docs, no indexes", n / api_s, "rows/s", baseline=raw_row))
+    raw_row = Row(
+        f"raw COPY, {n:,} docs, no indexes (baseline)",
+        n / raw_s,
+        "rows/s",
+        cpu_ms=raw_cpu.per_document_ms(n),
+    )
+    report.add(
+        section,
+        Row(
+            f"API, {n:,} docs, no indexes",
+            n / api_s,
+            "rows/s",
+            baseline=raw_row,
+            cpu_ms=api_cpu.per_document_ms(n),
+        ),
+    )
     report.add(section, raw_row)
     raw_built = Row("raw COPY + index build (baseline)", n / (raw_s + build_s), "rows/s")
     report.add(
@@ -500,6 +601,11 @@ def ingest_benchmarks(
     )
     report.add(section, raw_built)
     return user_id
+
+
+def ingest_meter(database: BenchDatabase) -> IngestCpu:
+    """A CPU meter for one ingest path (`IngestCpu`)."""
+    return IngestCpu(database, api=api_server_pid())
 
 
 def incremental_ingest(
@@ -513,17 +619,32 @@ def incremental_ingest(
     section = "ingest, one client, 1 chunk per document"
     say(f"ingest into the {n:,}-document index: raw COPY and API, {m:,} documents each")
     raw_user, api_user = create_user("raw-increment"), create_user("api-increment")
+    raw_cpu, api_cpu = ingest_meter(database), ingest_meter(database)
     raw_s = api_s = 0.0
     # Alternating rounds: whichever path went first would otherwise pay for pulling the index
     # into memory, and both see the same index size and the same background load.
     step = 2 * batch
     for first in range(0, m, step):
         last = min(first + step, m)
-        raw_s += raw_copy(database, ds, range(n + first, n + last), user_id=raw_user)
+        with raw_cpu.measure():
+            raw_rows = range(n + first, n + last)
+            raw_s += raw_copy(database, ds, raw_rows, user_id=raw_user, cpu=raw_cpu)
         api_rows = range(n + m + first, n + m + last)
-        api_s += api_ingest(url, ds, api_rows, user_id=api_user, batch=batch)
-    raw_row = Row(f"raw COPY, +{m:,} docs, indexes present (baseline)", m / raw_s, "rows/s")
-    api_row = Row(f"API, +{m:,} docs, indexes present", m / api_s, "rows/s", baseline=raw_row)
+        with api_cpu.measure():
+            api_s += api_ingest(url, ds, api_rows, user_id=api_user, batch=batch)
+    raw_row = Row(
+        f"raw COPY, +{m:,} docs, indexes present (baseline)",
+        m / raw_s,
+        "rows/s",
+        cpu_ms=raw_cpu.per_document_ms(m),
+    )
+    api_row = Row(
+        f"API, +{m:,} docs, indexes present",
+        m / api_s,
+        "rows/s",
+        baseline=raw_row,
+        cpu_ms=api_cpu.per_document_ms(m),
+    )
     # First in the table: this is the goal's figure (a running service inserts into its index).
     rows = report.sections[section]
     rows[:0] = [api_row, raw_row]
@@ -678,6 +799,7 @@ def print_report(report: Report, *, elapsed: float) -> None:
         ("recall@k", "right"),
         ("results/q", "right"),
         ("vs baseline", "right"),
+        ("CPU ms/doc", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for section, rows in report.sections.items():
@@ -691,8 +813,13 @@ def print_report(report: Report, *, elapsed: float) -> None:
                 "" if row.recall is None else f"{row.recall:.3f}",
                 "" if row.results is None else f"{row.results:.2f}",
                 "" if row.ratio is None else f"{row.ratio:.2f}x",
+                "" if row.cpu_ms is None else " + ".join(f"{ms:.2f}" for ms in row.cpu_ms),
             )
     out.print(table)
+    out.print(
+        "CPU ms/doc: the database backends writing + the rest of the database server + the API"
+        " server + this process"
+    )
     goals = Table(show_edge=False, pad_edge=False, title_justify="left")
     for name in ("goal", "measured", "target", "verdict"):
         goals.add_column(name)

@@ -9,7 +9,8 @@ big user holds ~17 % of the chunks, then ~40 %. Each is measured twice: with sta
 before the big user's chunks arrived (as right after a large ingest, before autovacuum's
 ANALYZE), then after ANALYZE. Every query goes through `services.search.search` in its own
 `db.get_read_db` session, as a request does, with client vectors (and the query's words for
-keyword and hybrid). Every mode gets the same queries and passes (big and small interleaved).
+keyword and hybrid). Every mode gets the same queries and passes (the classes take turns every
+10 queries).
 Per user class: p50/p95 latency, CPU time per query (this process's and the database
 backends': wall time on a shared machine also counts waiting for a core), results per query
 (semantic and hybrid must give k; keyword min(k, matching documents)), semantic recall@k
@@ -17,8 +18,10 @@ against exact search (numpy over that user's vectors) and keyword recall@10 agai
 of that user's chunks (`bm25s` over the service's own lexemes, as bench/keyword.py; a document
 tied with the 10th counts). Data:
 documents of one chunk, 384-d, from `bench.common.synthetic_dataset`; each small query goes to a
-random small user. `--explain` adds, per mode and class, what one prepared search statement
-read (auto_explain: its scans, rows and buffers), to catch a plan that scans a table.
+random small user. `--explain` adds, per mode and class, what one search's statements read once
+prepared (auto_explain: their scans, rows and buffers), to catch a plan that scans a table;
+what pgsearch_bm25's C functions read (postings, the chunks they score) counts in the buffers
+but is not a scan of the plan.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ KEYWORD_RECALL_K = 10  # bench.keyword's exact BM25 keeps the top 10
 MODES: tuple[SearchMode, ...] = ("semantic", "keyword", "hybrid")
 GOAL_SHARE_RATIO = 1.5  # big user's p50 at the larger share / at the smaller share
 BIG_USER = 1
+BLOCK = 10  # queries of one class before the next class's turn
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 log = Console(stderr=True, highlight=False)
@@ -297,9 +301,11 @@ def timed_passes(
     *,
     passes: int,
 ) -> dict[str, Timed]:
-    """A warm-up pass, then `passes` timed ones, the classes alternating pass by pass so drift
-    hits all alike. Besides wall time per call, the CPU time per query of this process and of
-    pgsearch's database backends: on a shared machine, wall time also counts waiting for a core.
+    """A warm-up pass, then `passes` timed ones. Within a pass the classes take turns every
+    `BLOCK` queries, so a burst of other work on the shared machine hits them alike (whole
+    passes in turn let one burst land on one class's median pass). Besides wall time per call,
+    the CPU time per query of this process and of pgsearch's database backends: wall time also
+    counts waiting for a core.
     """
     found: dict[str, list[list[int]]] = {name: [[] for _ in range(count)] for name in calls}
     walls: dict[str, list[list[float]]] = {name: [] for name in calls}
@@ -307,21 +313,25 @@ def timed_passes(
     server: dict[str, list[float]] = {name: [] for name in calls}
     with database.connect() as monitor:
         for p in range(passes + 1):  # pass 0 warms up
-            for name, call in calls.items():
-                before = backend_cpu_ns(monitor)
-                cpu = time.process_time()
-                seconds: list[float] = []
-                for i in range(count):
-                    start = time.perf_counter()
-                    found[name][i] = call(i)
-                    seconds.append(time.perf_counter() - start)
-                cpu = time.process_time() - cpu
-                after = backend_cpu_ns(monitor)
-                if p > 0:
-                    walls[name].append(seconds)
-                    client[name].append(cpu * 1000 / count)
-                    used = sum(ns - before.get(pid, 0) for pid, ns in after.items())
-                    server[name].append(used / 1e6 / count)
+            seconds: dict[str, list[float]] = {name: [] for name in calls}
+            cpu_s = dict.fromkeys(calls, 0.0)
+            server_ns = dict.fromkeys(calls, 0)
+            for first in range(0, count, BLOCK):
+                for name, call in calls.items():
+                    before = backend_cpu_ns(monitor)
+                    cpu = time.process_time()
+                    for i in range(first, min(first + BLOCK, count)):
+                        start = time.perf_counter()
+                        found[name][i] = call(i)
+                        seconds[name].append(time.perf_counter() - start)
+                    cpu_s[name] += time.process_time() - cpu
+                    after = backend_cpu_ns(monitor)
+                    server_ns[name] += sum(ns - before.get(pid, 0) for pid, ns in after.items())
+            if p > 0:
+                for name in calls:
+                    walls[name].append(seconds[name])
+                    client[name].append(cpu_s[name] * 1000 / count)
+                    server[name].append(server_ns[name] / 1e6 / count)
     timed: dict[str, Timed] = {}
     for name in calls:
         # The pass of median total wall time (of an even count, the slower middle one).
@@ -441,6 +451,9 @@ def _explained_session() -> Iterator[tuple[Any, list[str]]]:
             session.connection().invalidate()
 
 
+_SCAN_KINDS = {"Seq Scan": "seq", "Bitmap Heap Scan": "heap"}
+
+
 def explain(request: SearchRequest, user_id: int, embedder: Embedder, *, cold: bool) -> str:
     """What the search's statements read, once prepared: each scan (index or table) with its
     rows, then the shared buffers and server time of all of them."""
@@ -464,7 +477,8 @@ def explain(request: SearchRequest, user_id: int, embedder: Embedder, *, cold: b
         buffers += plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
         for node in _nodes(plan):
             if "Scan" in node["Node Type"] and ("Relation Name" in node or "Index Name" in node):
-                kind = "seq" if node["Node Type"] == "Seq Scan" else "idx"
+                # A bitmap heap scan fetches the rows its bitmap index scan found: not an index.
+                kind = _SCAN_KINDS.get(node["Node Type"], "idx")
                 what = node.get("Index Name", node.get("Relation Name"))
                 key = f"{kind} {what}"
                 scans[key] = scans.get(key, 0) + node["Actual Rows"] * node["Actual Loops"]
@@ -581,6 +595,9 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+_EXTENSION: LiteralString = "SELECT extversion FROM pg_extension WHERE extname = 'pgsearch_bm25'"
+
+
 def run(args: argparse.Namespace) -> None:
     """Load each layout in turn and measure it."""
     layouts = [Layout(args.big, small, args.per_user) for small in args.small_users]
@@ -595,6 +612,10 @@ def run(args: argparse.Namespace) -> None:
     with bench_database(settings) as database:
         with db.get_sessionmaker().begin() as session:
             check_model(session, get_embedder("minilm"))  # sizes the vector column, makes HNSW
+        with database.connect() as conn:
+            row = conn.execute(_EXTENSION).fetchone()
+        # Keyword search takes the SQL form without the extension (or at an older version).
+        out.print(f"pgsearch_bm25: {row[0] if row else 'not installed (SQL form)'}")
         for layout in layouts:
             loads.append(load_average())
             say(f"loading {layout.n:,} chunks: {layout.small:,} users + 1 big")
