@@ -314,9 +314,10 @@ def _kth_best(best: CTE) -> ScalarSelect[Any]:
     return select(best.c.rank).where(best.c.doc_rank == K).scalar_subquery()
 
 
-def _enough(candidates: CTE, best: CTE) -> ColumnElement[bool]:
-    """k documents found, or fewer chunks matched than were asked for (none left out)."""
-    return or_(_count(best) >= K, _count(candidates) < CANDIDATES)
+def _enough(candidates: CTE, documents: ColumnElement[int]) -> ColumnElement[bool]:
+    """k documents (`documents`, their count) found among the candidate chunks, or fewer
+    chunks matched than were asked for (none left out)."""
+    return or_(documents >= K, _count(candidates) < CANDIDATES)
 
 
 def _short(candidates: CTE, approximate: bool) -> ColumnElement[bool]:
@@ -368,9 +369,8 @@ def semantic_search(
         per_doc.c.chunk_id, per_doc.c.document_id, (1 - per_doc.c.distance).label("score")
     ).where(per_doc.c.pos == 1)
     documents = select(func.count(distinct(candidates.c.document_id))).scalar_subquery()
-    # k documents found, or fewer chunks matched than were asked for (none left out).
-    enough = or_(documents >= K, _count(candidates) < CANDIDATES)
-    return _with_details(ranked, enough, _short(candidates, approximate))
+    complete = _enough(candidates, documents)
+    return _with_details(ranked, complete, _short(candidates, approximate))
 
 
 def keyword_search(
@@ -380,7 +380,7 @@ def keyword_search(
     if exhaustive:
         candidates = bm25.exhaustive(where)
         best = _best_per_document(candidates, "keyword")
-        complete = _enough(candidates, best)
+        complete = _enough(candidates, _count(best))
     else:
         top = bm25.top_k(where, prune=True, native=native)
         if top.certified is not None:  # bm25_top_docs: a row per document, certified there
@@ -438,5 +438,5 @@ def hybrid_search(
         .join(kw_n, sem_n.c.document_id == kw_n.c.document_id, full=True)
     )
     # The keyword side may fill k rows while the semantic side stopped short: `short` says so.
-    complete = or_(_count(sem) >= K, _count(semantic) < CANDIDATES)
+    complete = _enough(semantic, _count(sem))
     return _with_details(fused, complete, _short(semantic, approximate))
