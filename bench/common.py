@@ -466,11 +466,34 @@ def backend_cpu_ns(monitor: psycopg.Connection[Any]) -> dict[int, int]:
     cpu: dict[int, int] = {}
     for (pid,) in monitor.execute(_POOL_BACKENDS).fetchall():
         try:
-            with open(f"/proc/{pid}/schedstat") as f:
-                cpu[pid] = int(f.read().split()[0])
+            cpu[pid] = schedstat_ns(pid)
         except OSError:  # gone since (a connection the pool closed)
             continue
     return cpu
+
+
+def schedstat_ns(pid: int) -> int:
+    """CPU time of a process so far, in ns (the kernel's schedstat, finer than its ticks)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants, exited ones included."""
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in family:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        # children_*: reaped children, e.g. the backends of connections a pool closed.
+        total += float(times.user + times.system + times.children_user + times.children_system)
+    return total
 
 
 @dataclass

@@ -76,6 +76,7 @@ from bench.common import (
     start_server,
     stop_server,
     synthetic_dataset,
+    tree_cpu_s,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -313,24 +314,6 @@ class _Record:
     error: str | None
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process and its descendants, exited ones included."""
-    try:
-        root = psutil.Process(pid)
-        family = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in family:
-        try:
-            times = p.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        # children_*: reaped children, e.g. the backends of connections a pool closed.
-        total += float(times.user + times.system + times.children_user + times.children_system)
-    return total
-
-
 def _cpu_snapshot(spec: LoadSpec) -> tuple[float, float, float, float, float]:
     """(wall, generator, app, postgres, machine) seconds."""
     t = psutil.cpu_times()
@@ -338,8 +321,8 @@ def _cpu_snapshot(spec: LoadSpec) -> tuple[float, float, float, float, float]:
     return (
         time.perf_counter(),
         time.process_time(),
-        _tree_cpu_s(spec.app_pid),
-        _tree_cpu_s(spec.pg_pid),
+        tree_cpu_s(spec.app_pid),
+        tree_cpu_s(spec.pg_pid),
         machine,
     )
 

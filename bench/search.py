@@ -64,8 +64,10 @@ from bench.common import (
     median_pass,
     recall_at_k,
     run_interruptible,
+    schedstat_ns,
     synthetic_dataset,
     time_calls,
+    tree_cpu_s,
 )
 from pgsearch import db
 from pgsearch.config import Settings
@@ -140,20 +142,6 @@ class Report:
 # -- ingest ----------------------------------------------------------------------------------
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and of its children, living and exited (the kernel's ticks)."""
-    proc = psutil.Process(pid)
-    t = proc.cpu_times()
-    total = t.user + t.system + t.children_user + t.children_system
-    for child in proc.children(recursive=True):
-        try:
-            c = child.cpu_times()
-        except psutil.NoSuchProcess:  # exited since: counted in its parent's children_* now
-            continue
-        total += c.user + c.system
-    return float(total)
-
-
 def api_server_pid() -> int:
     """The `pgsearch serve` subprocess this bench started (bench.common.api_server)."""
     for child in psutil.Process().children():
@@ -208,12 +196,6 @@ def gone(pid: int) -> None:
         pass
 
 
-def schedstat_s(pid: int) -> float:
-    """CPU seconds of a process so far (the kernel's schedstat, finer than its ticks)."""
-    with open(f"/proc/{pid}/schedstat") as f:
-        return int(f.read().split()[0]) / 1e9
-
-
 _COPY_DOCUMENTS: LiteralString = (
     "COPY documents (id, user_id, external_id, text, metadata, content_hash, chunk_count)"
     " FROM STDIN (FORMAT BINARY)"
@@ -258,7 +240,7 @@ def raw_copy(
         seconds = time.perf_counter() - start
         backend = conn.info.backend_pid
         if cpu is not None:
-            cpu.backends_s += schedstat_s(backend)
+            cpu.backends_s += schedstat_ns(backend) / 1e9
     if cpu is not None:
         gone(backend)  # reaped, its CPU in the postmaster's children's: `IngestCpu.measure`
     return seconds
