@@ -76,6 +76,8 @@ def test_sslmode_passed_through() -> None:
 def test_bad_values_rejected() -> None:
     with pytest.raises(ValueError, match="DB_PORT"):
         external(DB_PORT=70000)
+    with pytest.raises(ValueError, match="DB_SEARCH_POOL_SIZE"):
+        external(DB_SEARCH_POOL_SIZE=0)
 
 
 def test_short_admin_key_rejected() -> None:
